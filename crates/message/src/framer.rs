@@ -1,0 +1,103 @@
+//! Finding message boundaries on stream transports (TCP, TLS).
+//!
+//! Bytes arrive in arbitrary pieces; the framer takes whole messages off the front of
+//! a growing buffer. Between messages a peer may send CRLF keep-alives (RFC 5626
+//! §4.4.1): a double CRLF is a ping that wants a single-CRLF pong back. Content-Length
+//! is mandatory on streams (RFC 3261 §18.3); without it the stream cannot be framed and
+//! the connection must be closed, which is what an error from [`StreamFramer::next`]
+//! means.
+
+use bytes::{Buf, BytesMut};
+
+use crate::error::{ParseError, ParseErrorKind};
+use crate::limits::Limits;
+use crate::message::Message;
+use crate::parse::{assemble, index_head};
+
+/// What the framer took off the buffer.
+#[derive(Debug)]
+pub enum Frame {
+    /// A complete message.
+    Message(Message),
+    /// A keep-alive ping (CRLF CRLF); answer with a pong (CRLF).
+    Ping,
+    /// A keep-alive pong (a single CRLF), the answer to our ping.
+    Pong,
+}
+
+/// Stateful framer for one connection.
+#[derive(Debug, Clone)]
+pub struct StreamFramer {
+    limits: Limits,
+    /// Total length of the message at the front of the buffer, once its head is indexed
+    /// and only the body is still arriving.
+    pending_total: Option<usize>,
+}
+
+impl StreamFramer {
+    /// A framer with the given limits.
+    pub fn new(limits: Limits) -> StreamFramer {
+        StreamFramer {
+            limits,
+            pending_total: None,
+        }
+    }
+
+    /// Takes the next frame off the front of `buf`. `Ok(None)` means more bytes are
+    /// needed. An error means the stream can no longer be framed: close it.
+    pub fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ParseError> {
+        if self.pending_total.is_none() {
+            if buf.starts_with(b"\r\n\r\n") {
+                buf.advance(4);
+                return Ok(Some(Frame::Ping));
+            }
+            if buf.starts_with(b"\r\n") {
+                buf.advance(2);
+                return Ok(Some(Frame::Pong));
+            }
+            // A lone LF or CR between messages is noise; drop it.
+            while buf.first() == Some(&b'\n') || (buf.first() == Some(&b'\r') && buf.get(1).is_some_and(|b| *b != b'\n')) {
+                buf.advance(1);
+            }
+            if buf.is_empty() || buf[..] == b"\r"[..] {
+                return Ok(None);
+            }
+        }
+        if let Some(total) = self.pending_total {
+            if buf.len() < total {
+                return Ok(None);
+            }
+        }
+        let Some(head) = index_head(buf, &self.limits)? else {
+            if buf.len() > self.limits.max_message_size {
+                return Err(ParseError::new(ParseErrorKind::TooLarge, "message too large"));
+            }
+            return Ok(None);
+        };
+        let Some(cl) = head.content_length else {
+            return Err(ParseError::new(
+                ParseErrorKind::MissingContentLength,
+                "Content-Length is required on stream transports",
+            ));
+        };
+        let total = head.body_start + cl;
+        if total > self.limits.max_message_size {
+            return Err(ParseError::new(ParseErrorKind::TooLarge, "message too large"));
+        }
+        if buf.len() < total {
+            self.pending_total = Some(total);
+            return Ok(None);
+        }
+        self.pending_total = None;
+        let raw = buf.split_to(total).freeze();
+        let mut msg = assemble(raw, head, cl)?;
+        msg.set_limits(&self.limits);
+        Ok(Some(Frame::Message(msg)))
+    }
+}
+
+impl Default for StreamFramer {
+    fn default() -> Self {
+        StreamFramer::new(Limits::DEFAULT)
+    }
+}
