@@ -1,0 +1,49 @@
+//! The `switchboard` binary.
+//!
+//! Today only the command-line contract exists (see [`args`]): `--version`
+//! and `--help` work, and every other command says plainly that this build
+//! does not implement it yet and exits with status 2. We do not pretend:
+//! a `serve` that printed "started" and did nothing would be worse than an
+//! honest error, for users and for scripts that check exit codes.
+
+use std::process::ExitCode;
+
+use clap::{error::ErrorKind, CommandFactory, Parser};
+
+mod args;
+
+use args::{Cli, Command, DbCommand};
+
+/// Exit status for "this build cannot do that" — the same status clap uses
+/// for usage errors, so a script sees failure, never a fake success.
+const EXIT_NOT_IMPLEMENTED: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+
+    match cli.command {
+        Some(Command::Serve { .. }) => not_implemented("serve", "SIP endpoint"),
+        Some(Command::Cli { .. }) => not_implemented("cli", "console"),
+        Some(Command::CheckConfig { .. }) => {
+            not_implemented("check-config", "configuration loading")
+        }
+        Some(Command::Db {
+            command: DbCommand::Migrate { .. },
+        }) => not_implemented("db migrate", "SQL store"),
+        None if cli.remote || cli.exec.is_some() => not_implemented("-r/-x", "console"),
+        // e.g. `switchboard --data-dir /x` alone: nothing asked for.
+        None => Cli::command()
+            .error(
+                ErrorKind::MissingSubcommand,
+                "give a subcommand, or -r / -x COMMAND to talk to a running server",
+            )
+            .exit(),
+    }
+}
+
+/// Says, in one line on stderr, that `what` does not exist in this build yet
+/// and which piece of planned work brings it; returns the matching exit code.
+fn not_implemented(what: &str, issue: &str) -> ExitCode {
+    eprintln!("switchboard: `{what}` is not implemented in this build yet (see issue: {issue})");
+    ExitCode::from(EXIT_NOT_IMPLEMENTED)
+}
