@@ -107,7 +107,10 @@ fn check_value(name: &str, value: &str) -> Result<(), HeaderError> {
 
 fn new_field(name: &HeaderName, value: ByteString) -> Result<Field, HeaderError> {
     if !is_token(name.as_str()) {
-        return Err(HeaderError::new("", format!("'{}' is not a valid header name", name.as_str())));
+        return Err(HeaderError::new(
+            "",
+            format!("'{}' is not a valid header name", name.as_str()),
+        ));
     }
     check_value(name.as_str(), &value)?;
     Ok(Field {
@@ -188,7 +191,11 @@ impl Message {
     }
 
     /// Appends a header field.
-    pub fn push_header(&mut self, name: impl Into<HeaderName>, value: &str) -> Result<(), HeaderError> {
+    pub fn push_header(
+        &mut self,
+        name: impl Into<HeaderName>,
+        value: &str,
+    ) -> Result<(), HeaderError> {
         let f = new_field(&name.into(), ByteString::from(value))?;
         self.fields.push(f);
         self.invalidate();
@@ -197,7 +204,11 @@ impl Message {
 
     /// Inserts a header field before the first field of the same name (or first of
     /// all): how a proxy adds its Via or a Record-Route.
-    pub fn prepend_header(&mut self, name: impl Into<HeaderName>, value: &str) -> Result<(), HeaderError> {
+    pub fn prepend_header(
+        &mut self,
+        name: impl Into<HeaderName>,
+        value: &str,
+    ) -> Result<(), HeaderError> {
         let name = name.into();
         let f = new_field(&name, ByteString::from(value))?;
         let at = self.position_of(&name).unwrap_or(0);
@@ -208,7 +219,11 @@ impl Message {
 
     /// Replaces every field of this name with one field holding `value`, kept at the
     /// position of the first one replaced.
-    pub fn set_header(&mut self, name: impl Into<HeaderName>, value: &str) -> Result<(), HeaderError> {
+    pub fn set_header(
+        &mut self,
+        name: impl Into<HeaderName>,
+        value: &str,
+    ) -> Result<(), HeaderError> {
         let name = name.into();
         let f = new_field(&name, ByteString::from(value))?;
         let at = self.position_of(&name);
@@ -239,23 +254,28 @@ impl Message {
         let vias: Vec<String> = self.via()?.iter().skip(1).map(|v| v.to_string()).collect();
         let at = self.position_of(&HeaderName::Known(HeaderKind::Via));
         self.remove_header(HeaderKind::Via);
-        let mut at = at.unwrap_or(self.fields.len());
-        for v in vias {
+        let at = at.unwrap_or(self.fields.len());
+        for (i, v) in vias.into_iter().enumerate() {
             let f = new_field(&HeaderName::Known(HeaderKind::Via), ByteString::from(v))?;
-            self.fields.insert(at.min(self.fields.len()), f);
-            at += 1;
+            self.fields.insert((at + i).min(self.fields.len()), f);
         }
         self.invalidate();
         Ok(())
     }
 
     fn position_of(&self, name: &HeaderName) -> Option<usize> {
-        self.fields.iter().position(|f| field_matches(&self.raw, f, name))
+        self.fields
+            .iter()
+            .position(|f| field_matches(&self.raw, f, name))
     }
 
     /// Sets the body and its Content-Type (removed when `content_type` is `None` and
     /// the body is empty). Content-Length is always computed when writing.
-    pub fn set_body(&mut self, content_type: Option<&str>, body: impl Into<Bytes>) -> Result<(), HeaderError> {
+    pub fn set_body(
+        &mut self,
+        content_type: Option<&str>,
+        body: impl Into<Bytes>,
+    ) -> Result<(), HeaderError> {
         self.body = body.into();
         match content_type {
             Some(ct) => self.set_header(HeaderKind::ContentType, ct)?,
@@ -303,7 +323,9 @@ impl Message {
                 code,
                 reason,
             } => {
-                out.put_slice(format!("SIP/{}.{} {code} ", version.major, version.minor).as_bytes());
+                out.put_slice(
+                    format!("SIP/{}.{} {code} ", version.major, version.minor).as_bytes(),
+                );
                 out.put_slice(reason.as_bytes());
                 out.put_slice(b"\r\n");
             }
@@ -313,7 +335,11 @@ impl Message {
                 continue;
             }
             if f.line.end > f.line.start {
-                out.put_slice(self.raw.get(f.line.start as usize..f.line.end as usize).unwrap_or(b""));
+                out.put_slice(
+                    self.raw
+                        .get(f.line.start as usize..f.line.end as usize)
+                        .unwrap_or(b""),
+                );
             } else {
                 out.put_slice(self.text_of(&f.name));
                 out.put_slice(b": ");

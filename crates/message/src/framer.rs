@@ -15,6 +15,9 @@ use crate::message::Message;
 use crate::parse::{assemble, index_head};
 
 /// What the framer took off the buffer.
+// A message is moved once per frame; boxing it would cost an allocation per message
+// to save a copy of the same size.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Frame {
     /// A complete message.
@@ -56,7 +59,9 @@ impl StreamFramer {
                 return Ok(Some(Frame::Pong));
             }
             // A lone LF or CR between messages is noise; drop it.
-            while buf.first() == Some(&b'\n') || (buf.first() == Some(&b'\r') && buf.get(1).is_some_and(|b| *b != b'\n')) {
+            while buf.first() == Some(&b'\n')
+                || (buf.first() == Some(&b'\r') && buf.get(1).is_some_and(|b| *b != b'\n'))
+            {
                 buf.advance(1);
             }
             if buf.is_empty() || buf[..] == b"\r"[..] {
@@ -68,9 +73,12 @@ impl StreamFramer {
                 return Ok(None);
             }
         }
-        let Some(head) = index_head(buf, &self.limits)? else {
+        let Some(head) = index_head(buf, &self.limits, false)? else {
             if buf.len() > self.limits.max_message_size {
-                return Err(ParseError::new(ParseErrorKind::TooLarge, "message too large"));
+                return Err(ParseError::new(
+                    ParseErrorKind::TooLarge,
+                    "message too large",
+                ));
             }
             return Ok(None);
         };
@@ -82,7 +90,10 @@ impl StreamFramer {
         };
         let total = head.body_start + cl;
         if total > self.limits.max_message_size {
-            return Err(ParseError::new(ParseErrorKind::TooLarge, "message too large"));
+            return Err(ParseError::new(
+                ParseErrorKind::TooLarge,
+                "message too large",
+            ));
         }
         if buf.len() < total {
             self.pending_total = Some(total);

@@ -129,13 +129,21 @@ impl Message {
     }
 
     /// [`Message::parse`] with explicit limits.
-    pub fn parse_with_limits(bytes: impl Into<Bytes>, limits: &Limits) -> Result<Message, ParseError> {
+    pub fn parse_with_limits(
+        bytes: impl Into<Bytes>,
+        limits: &Limits,
+    ) -> Result<Message, ParseError> {
         let mut m = parse::parse(bytes.into(), limits)?;
         m.limits = *limits;
         Ok(m)
     }
 
-    pub(crate) fn from_parts(raw: Bytes, start: StartLine, fields: Vec<Field>, body: Bytes) -> Message {
+    pub(crate) fn from_parts(
+        raw: Bytes,
+        start: StartLine,
+        fields: Vec<Field>,
+        body: Bytes,
+    ) -> Message {
         Message {
             raw,
             start,
@@ -216,7 +224,10 @@ impl Message {
 
     pub(crate) fn text_of<'a>(&'a self, t: &'a FieldText) -> &'a [u8] {
         match t {
-            FieldText::Raw(s) => self.raw.get(s.start as usize..s.end as usize).unwrap_or(b""),
+            FieldText::Raw(s) => self
+                .raw
+                .get(s.start as usize..s.end as usize)
+                .unwrap_or(b""),
             FieldText::Owned(b) => b.as_bytes(),
         }
     }
@@ -272,8 +283,10 @@ impl Message {
         let name = f.kind.canonical();
         let text = match &f.value {
             FieldText::Owned(b) => return Ok(b.clone()),
-            FieldText::Raw(s) => ByteString::try_from(self.raw.slice(s.start as usize..s.end as usize))
-                .map_err(|_| HeaderError::new(name, "value is not valid UTF-8"))?,
+            FieldText::Raw(s) => {
+                ByteString::try_from(self.raw.slice(s.start as usize..s.end as usize))
+                    .map_err(|_| HeaderError::new(name, "value is not valid UTF-8"))?
+            }
         };
         Ok(match unfold(&text) {
             std::borrow::Cow::Borrowed(_) => text,
@@ -296,7 +309,10 @@ impl Message {
                     if out.len() >= self.limits.max_list_elements {
                         return Err(HeaderError::new(name, "too many list elements"));
                     }
-                    out.push(T::from_header(&text.slice_ref(elem)).map_err(|d| HeaderError::new(name, d))?);
+                    out.push(
+                        T::from_header(&text.slice_ref(elem))
+                            .map_err(|d| HeaderError::new(name, d))?,
+                    );
                 }
             } else {
                 out.push(T::from_header(&text).map_err(|d| HeaderError::new(name, d))?);
@@ -325,7 +341,10 @@ impl Message {
     /// The unfolded text of the first field of a header; for free-text headers such as
     /// User-Agent, Server and Subject.
     pub fn text(&self, kind: HeaderKind) -> Result<Option<ByteString>, HeaderError> {
-        self.fields_of(kind).next().map(|f| self.field_text(f)).transpose()
+        self.fields_of(kind)
+            .next()
+            .map(|f| self.field_text(f))
+            .transpose()
     }
 
     fn single<T: FromHeader>(&self, kind: HeaderKind) -> Result<T, HeaderError> {
@@ -367,16 +386,24 @@ impl Message {
     }
     /// Max-Forwards, `None` when absent.
     pub fn max_forwards(&self) -> Result<Option<u8>, HeaderError> {
-        cached(&self.cache.max_forwards, || self.typed_first(HeaderKind::MaxForwards)).copied()
+        cached(&self.cache.max_forwards, || {
+            self.typed_first(HeaderKind::MaxForwards)
+        })
+        .copied()
     }
     /// Expires in seconds, `None` when absent.
     pub fn expires(&self) -> Result<Option<u32>, HeaderError> {
-        cached(&self.cache.expires, || self.typed_first(HeaderKind::Expires)).copied()
+        cached(&self.cache.expires, || {
+            self.typed_first(HeaderKind::Expires)
+        })
+        .copied()
     }
     /// Every Authorization value.
     pub fn authorization(&self) -> Result<&[Credentials], HeaderError> {
-        cached(&self.cache.authorization, || self.typed_all(HeaderKind::Authorization))
-            .map(Vec::as_slice)
+        cached(&self.cache.authorization, || {
+            self.typed_all(HeaderKind::Authorization)
+        })
+        .map(Vec::as_slice)
     }
     /// Every Proxy-Authorization value.
     pub fn proxy_authorization(&self) -> Result<&[Credentials], HeaderError> {

@@ -250,7 +250,10 @@ mod tests {
 
     #[test]
     fn names_are_case_insensitive_and_compact() {
-        assert_eq!(HeaderKind::from_name(b"MaX-fOrWaRdS"), HeaderKind::MaxForwards);
+        assert_eq!(
+            HeaderKind::from_name(b"MaX-fOrWaRdS"),
+            HeaderKind::MaxForwards
+        );
         assert_eq!(HeaderKind::from_name(b"v"), HeaderKind::Via);
         assert_eq!(HeaderKind::from_name(b"I"), HeaderKind::CallId);
         assert_eq!(HeaderKind::from_name(b"call-id"), HeaderKind::CallId);

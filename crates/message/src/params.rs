@@ -50,7 +50,10 @@ impl Params {
             .map(|p| p.value.map(|v| v.get(base)))
     }
 
-    pub fn iter<'a>(&'a self, base: &'a str) -> impl Iterator<Item = (&'a str, Option<&'a str>)> + 'a {
+    pub fn iter<'a>(
+        &'a self,
+        base: &'a str,
+    ) -> impl Iterator<Item = (&'a str, Option<&'a str>)> + 'a {
         self.items
             .iter()
             .map(move |p| (p.name.get(base), p.value.map(|v| v.get(base))))
@@ -74,7 +77,10 @@ pub(crate) fn parse_header_params(base: &str, rest: &str) -> Result<Params, Stri
     let mut s = skip_lws(rest);
     while !s.is_empty() {
         let Some(after_semi) = s.strip_prefix(';') else {
-            return Err(format!("unexpected '{}' where ';' was expected", first_char(s)));
+            return Err(format!(
+                "unexpected '{}' where ';' was expected",
+                first_char(s)
+            ));
         };
         s = skip_lws(after_semi);
         let name_len = s.bytes().take_while(|&b| is_token_char(b)).count();

@@ -30,12 +30,23 @@ fn e(kind: K, detail: impl Into<String>) -> ParseError {
 
 /// Number of leading CR/LF bytes (keep-alives and stray line ends before a message).
 pub(crate) fn leading_crlf(buf: &[u8]) -> usize {
-    buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count()
+    buf.iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count()
 }
 
 /// Indexes the head of a message that starts at `buf[0]`. Returns `Ok(None)` when
 /// the empty line ending the headers has not arrived yet.
-pub(crate) fn index_head(buf: &[u8], limits: &Limits) -> Result<Option<Head>, ParseError> {
+///
+/// `whole` says that `buf` is all there will ever be (a datagram): then a datagram
+/// that ends right after a complete header line is taken as a message whose empty
+/// line is missing, so that a server can still decode it and answer it (RFC 4475
+/// `baddn` is such a datagram), instead of dropping it as incomplete.
+pub(crate) fn index_head(
+    buf: &[u8],
+    limits: &Limits,
+    whole: bool,
+) -> Result<Option<Head>, ParseError> {
     let Some(sl_end) = memchr::memchr(b'\n', buf) else {
         if buf.len() > limits.max_message_size {
             return Err(e(K::TooLarge, "message too large"));
@@ -54,6 +65,9 @@ pub(crate) fn index_head(buf: &[u8], limits: &Limits) -> Result<Option<Head>, Pa
             return Err(e(K::TooLarge, "message too large"));
         }
         if pos >= buf.len() {
+            if whole {
+                break;
+            }
             return Ok(None);
         }
         // End of the header section?
@@ -93,6 +107,7 @@ pub(crate) fn index_head(buf: &[u8], limits: &Limits) -> Result<Option<Head>, Pa
                     };
                 }
                 Some(_) => break,
+                None if whole => break,
                 None => return Ok(None),
             }
         }
@@ -151,7 +166,10 @@ fn index_field(buf: &[u8], start: usize, end: usize) -> Result<Field, ParseError
     if name_len == 0 {
         return Err(e(
             K::BadHeaderLine,
-            format!("invalid header line starting with {}", describe(line.first())),
+            format!(
+                "invalid header line starting with {}",
+                describe(line.first())
+            ),
         ));
     }
     let mut i = name_len;
@@ -165,7 +183,10 @@ fn index_field(buf: &[u8], start: usize, end: usize) -> Result<Field, ParseError
             if i == line.len() {
                 format!("header line '{name}' has no colon")
             } else {
-                format!("invalid character {} in header name '{name}'", describe(line.get(i)))
+                format!(
+                    "invalid character {} in header name '{name}'",
+                    describe(line.get(i))
+                )
             },
         ));
     }
@@ -226,7 +247,7 @@ pub(crate) fn parse(raw: Bytes, limits: &Limits) -> Result<Message, ParseError> 
     if raw.len() > limits.max_message_size {
         return Err(e(K::TooLarge, "message too large"));
     }
-    let head = match index_head(&raw, limits)? {
+    let head = match index_head(&raw, limits, true)? {
         Some(h) => h,
         None => {
             return Err(e(
@@ -273,7 +294,10 @@ fn parse_start_line(raw: &Bytes, span: Span) -> Result<StartLine, ParseError> {
     let mut parts = s.split(' ');
     let (Some(method), Some(uri), Some(version)) = (parts.next(), parts.next(), parts.next())
     else {
-        return Err(e(K::BadStartLine, "request line must be 'METHOD URI SIP/2.0'"));
+        return Err(e(
+            K::BadStartLine,
+            "request line must be 'METHOD URI SIP/2.0'",
+        ));
     };
     if parts.next().is_some() || method.is_empty() || uri.is_empty() || version.is_empty() {
         let detail = if s.ends_with(' ') || s.ends_with('\t') {
@@ -326,12 +350,20 @@ fn parse_status_line(line: &ByteString) -> Result<StartLine, ParseError> {
 }
 
 fn parse_version(v: &str) -> Result<Version, ParseError> {
-    let bad = || e(K::BadStartLine, format!("'{}' is not a SIP version", crate::headers::truncate(v)));
+    let bad = || {
+        e(
+            K::BadStartLine,
+            format!("'{}' is not a SIP version", crate::headers::truncate(v)),
+        )
+    };
     if v.len() < 4 || !v[..4].eq_ignore_ascii_case("SIP/") {
         return Err(bad());
     }
     let (maj, min) = v[4..].split_once('.').ok_or_else(bad)?;
     let maj = crate::text::parse_decimal(maj, 255).ok_or_else(bad)? as u8;
     let min = crate::text::parse_decimal(min, 255).ok_or_else(bad)? as u8;
-    Ok(Version { major: maj, minor: min })
+    Ok(Version {
+        major: maj,
+        minor: min,
+    })
 }

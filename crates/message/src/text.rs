@@ -27,18 +27,35 @@ const fn build_table() -> [u16; 256] {
             v |= TOKEN | WORD | UNRESERVED | HOST | SCHEME;
         }
         // token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
-        if matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~') {
+        if matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        ) {
             v |= TOKEN | WORD;
         }
         // word adds ( ) < > : \ DQUOTE / [ ] ? { }
         if matches!(
             b,
-            b'(' | b')' | b'<' | b'>' | b':' | b'\\' | b'"' | b'/' | b'[' | b']' | b'?' | b'{' | b'}'
+            b'(' | b')'
+                | b'<'
+                | b'>'
+                | b':'
+                | b'\\'
+                | b'"'
+                | b'/'
+                | b'['
+                | b']'
+                | b'?'
+                | b'{'
+                | b'}'
         ) {
             v |= WORD;
         }
         // unreserved = alphanum / mark
-        if matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')') {
+        if matches!(
+            b,
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+        ) {
             v |= UNRESERVED;
         }
         if matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/') {
@@ -359,7 +376,10 @@ mod tests {
     fn decimal_limits() {
         assert_eq!(parse_decimal("0068", 255), Some(68));
         assert_eq!(parse_decimal("300", 255), None);
-        assert_eq!(parse_decimal("36893488147419103232", u64::from(u32::MAX)), None);
+        assert_eq!(
+            parse_decimal("36893488147419103232", u64::from(u32::MAX)),
+            None
+        );
         assert_eq!(parse_decimal("-1", 10), None);
     }
 

@@ -71,7 +71,10 @@ impl Uri {
             if rest.is_empty() {
                 return err("URI has nothing after its scheme");
             }
-            if let Some(b) = rest.bytes().find(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+            if let Some(b) = rest
+                .bytes()
+                .find(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+            {
                 return err(format!("URI contains the character 0x{b:02x}"));
             }
             Ok(Uri::Other(AbsoluteUri {
@@ -152,7 +155,11 @@ impl SipUri {
         }
     }
 
-    fn parse_after_scheme(text: &ByteString, secure: bool, start: usize) -> Result<SipUri, UriError> {
+    fn parse_after_scheme(
+        text: &ByteString,
+        secure: bool,
+        start: usize,
+    ) -> Result<SipUri, UriError> {
         let base: &str = text;
         let rest = &base[start..];
         let (userinfo, hostpart) = match memchr::memchr(b'@', rest.as_bytes()) {
@@ -190,7 +197,10 @@ impl SipUri {
         let mut after = &hostpart[hp_end..];
         let mut params = Params::default();
         while let Some(p) = after.strip_prefix(';') {
-            let end = p.bytes().position(|b| b == b';' || b == b'?').unwrap_or(p.len());
+            let end = p
+                .bytes()
+                .position(|b| b == b';' || b == b'?')
+                .unwrap_or(p.len());
             let item = &p[..end];
             let (name, value) = match item.find('=') {
                 Some(eq) => (&item[..eq], Some(&item[eq + 1..])),
@@ -395,7 +405,12 @@ fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
         match rest.strip_prefix(':') {
             Some(p) => (&hp[..=close], Some(p)),
             None if rest.is_empty() => (&hp[..=close], None),
-            None => return err(format!("unexpected '{}' after IPv6 reference", first_char(rest))),
+            None => {
+                return err(format!(
+                    "unexpected '{}' after IPv6 reference",
+                    first_char(rest)
+                ))
+            }
         }
     } else {
         match hp.find(':') {
@@ -408,7 +423,10 @@ fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
     }
     if !host.starts_with('[') {
         if let Some(b) = host.bytes().find(|&b| !is_host_char(b)) {
-            return err(format!("invalid character '{}' in host", char::from(b).escape_default()));
+            return err(format!(
+                "invalid character '{}' in host",
+                char::from(b).escape_default()
+            ));
         }
     }
     let port = match port_str {
@@ -574,7 +592,9 @@ impl TelUri {
 
 impl PartialEq for TelUri {
     fn eq(&self, other: &TelUri) -> bool {
-        if !self.digits().eq_ignore_ascii_case(&other.digits()) || self.params.len() != other.params.len() {
+        if !self.digits().eq_ignore_ascii_case(&other.digits())
+            || self.params.len() != other.params.len()
+        {
             return false;
         }
         self.params
@@ -626,15 +646,24 @@ mod tests {
         assert_eq!(u.port(), Some(5061));
         assert_eq!(u.transport(), Some("tcp"));
         assert!(u.lr());
-        assert_eq!(u.headers().collect::<Vec<_>>(), vec![("Subject", "hi"), ("X", "y")]);
+        assert_eq!(
+            u.headers().collect::<Vec<_>>(),
+            vec![("Subject", "hi"), ("X", "y")]
+        );
         assert_eq!(u.without_params(), "sips:alice:secret@[2001:db8::1]:5061");
     }
 
     #[test]
     fn unusual_user_characters() {
         let u = sip("sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com");
-        assert_eq!(u.user(), Some("1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*"));
-        assert_eq!(u.password(), Some("&it+has=1,weird!*pas$wo~d_too.(doesn't-it)"));
+        assert_eq!(
+            u.user(),
+            Some("1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*")
+        );
+        assert_eq!(
+            u.password(),
+            Some("&it+has=1,weird!*pas$wo~d_too.(doesn't-it)")
+        );
         assert_eq!(u.host(), "example.com");
     }
 
@@ -661,9 +690,15 @@ mod tests {
     fn rfc3261_equal_examples() {
         // RFC 3261 §19.1.4: these pairs are equivalent.
         for (a, b) in [
-            ("sip:%61lice@atlanta.com;transport=TCP", "sip:alice@AtLanTa.CoM;Transport=tcp"),
+            (
+                "sip:%61lice@atlanta.com;transport=TCP",
+                "sip:alice@AtLanTa.CoM;Transport=tcp",
+            ),
             ("sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"),
-            ("sip:carol@chicago.com;security=on", "sip:carol@chicago.com;newparam=5"),
+            (
+                "sip:carol@chicago.com;security=on",
+                "sip:carol@chicago.com;newparam=5",
+            ),
             (
                 "sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com",
                 "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com",
@@ -680,13 +715,25 @@ mod tests {
     #[test]
     fn rfc3261_unequal_examples() {
         for (a, b) in [
-            ("SIP:ALICE@AtLanTa.CoM;Transport=udp", "sip:alice@AtLanTa.CoM;Transport=UDP"),
+            (
+                "SIP:ALICE@AtLanTa.CoM;Transport=udp",
+                "sip:alice@AtLanTa.CoM;Transport=UDP",
+            ),
             ("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"),
             ("sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"),
-            ("sip:bob@biloxi.com", "sip:bob@biloxi.com:6000;transport=tcp"),
-            ("sip:carol@chicago.com", "sip:carol@chicago.com?Subject=next%20meeting"),
+            (
+                "sip:bob@biloxi.com",
+                "sip:bob@biloxi.com:6000;transport=tcp",
+            ),
+            (
+                "sip:carol@chicago.com",
+                "sip:carol@chicago.com?Subject=next%20meeting",
+            ),
             ("sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"),
-            ("sip:carol@chicago.com;security=on", "sip:carol@chicago.com;security=off"),
+            (
+                "sip:carol@chicago.com;security=on",
+                "sip:carol@chicago.com;security=off",
+            ),
             ("sip:alice@atlanta.com", "sips:alice@atlanta.com"),
         ] {
             assert_ne!(sip(a), sip(b), "{a} != {b}");
@@ -698,7 +745,10 @@ mod tests {
         let u = sip("sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31");
         assert_eq!(u.user_decoded().as_deref(), Some(&b"caller"[..]));
         assert_eq!(u.param("n%61me"), Some(Some("v%61lue%25%34%31")));
-        assert_eq!(&*percent_decode(u.param("n%61me").flatten().unwrap()), b"value%41");
+        assert_eq!(
+            &*percent_decode(u.param("n%61me").flatten().unwrap()),
+            b"value%41"
+        );
         assert_eq!(sip("sip:%75se%72@example.com"), sip("sip:user@example.com"));
         let n = sip("sip:null-%00-null@example.com");
         assert_eq!(n.user_decoded().unwrap().len(), 11);
@@ -712,7 +762,10 @@ mod tests {
         assert!(t.is_global());
         assert_eq!(t.digits(), "+12015550123");
         assert_eq!(t.param("ext"), Some(Some("42")));
-        assert_eq!(Uri::parse("tel:+1.201.555.0123;EXT=42").unwrap(), Uri::Tel(t));
+        assert_eq!(
+            Uri::parse("tel:+1.201.555.0123;EXT=42").unwrap(),
+            Uri::Tel(t)
+        );
         let o = Uri::parse("soap.beep://192.0.2.103:3002").unwrap();
         assert!(matches!(o, Uri::Other(_)));
         assert_eq!(o.scheme(), "soap.beep");

@@ -49,7 +49,9 @@ impl AuthValue {
     }
     /// All parameters in order, as written.
     pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.params.iter(&self.text).map(|(n, v)| (n, v.unwrap_or("")))
+        self.params
+            .iter(&self.text)
+            .map(|(n, v)| (n, v.unwrap_or("")))
     }
     /// `username`
     pub fn username(&self) -> Option<Cow<'_, str>> {
@@ -97,7 +99,8 @@ impl AuthValue {
     }
     /// `stale=true` in a challenge.
     pub fn stale(&self) -> bool {
-        self.param("stale").is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.param("stale")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
     /// Builds a value from a scheme and parameters; each value is written as given
@@ -198,11 +201,21 @@ mod tests {
 
     #[test]
     fn other_schemes_and_errors() {
-        let v = AuthValue::from_header(&ByteString::from("NoOneKnowsThisScheme opaque-data=here")).unwrap();
+        let v = AuthValue::from_header(&ByteString::from("NoOneKnowsThisScheme opaque-data=here"))
+            .unwrap();
         assert!(!v.is_digest());
         assert_eq!(v.param("opaque-data").as_deref(), Some("here"));
-        for bad in ["", "Digest realm", "Digest realm=\"x", "Digest a=b c=d", "Digest ,"] {
-            assert!(AuthValue::from_header(&ByteString::from(bad)).is_err(), "{bad}");
+        for bad in [
+            "",
+            "Digest realm",
+            "Digest realm=\"x",
+            "Digest a=b c=d",
+            "Digest ,",
+        ] {
+            assert!(
+                AuthValue::from_header(&ByteString::from(bad)).is_err(),
+                "{bad}"
+            );
         }
     }
 
@@ -210,10 +223,18 @@ mod tests {
     fn challenge_build() {
         let c = AuthValue::build(
             "Digest",
-            &[("realm", "\"asterisk\""), ("nonce", "\"abc\""), ("qop", "\"auth\""), ("stale", "true")],
+            &[
+                ("realm", "\"asterisk\""),
+                ("nonce", "\"abc\""),
+                ("qop", "\"auth\""),
+                ("stale", "true"),
+            ],
         )
         .unwrap();
-        assert_eq!(c.as_str(), r#"Digest realm="asterisk", nonce="abc", qop="auth", stale=true"#);
+        assert_eq!(
+            c.as_str(),
+            r#"Digest realm="asterisk", nonce="abc", qop="auth", stale=true"#
+        );
         assert!(c.stale());
     }
 }

@@ -51,7 +51,8 @@ impl FromHeader for CSeq {
         if m.is_empty() {
             return Err("missing method".into());
         }
-        let method = Method::parse_shared(value, m).ok_or_else(|| format!("invalid method '{}'", truncate(m)))?;
+        let method = Method::parse_shared(value, m)
+            .ok_or_else(|| format!("invalid method '{}'", truncate(m)))?;
         Ok(CSeq { seq, method })
     }
 }
@@ -84,7 +85,10 @@ impl FromHeader for CallId {
             if b == b'@' {
                 ats += 1;
             } else if !is_word_char(b) {
-                return Err(format!("invalid character '{}' in Call-ID", char::from(b).escape_default()));
+                return Err(format!(
+                    "invalid character '{}' in Call-ID",
+                    char::from(b).escape_default()
+                ));
             }
         }
         if ats > 1 || s.starts_with('@') || s.ends_with('@') {
@@ -266,7 +270,9 @@ impl Event {
 impl SubscriptionState {
     /// The `expires` parameter.
     pub fn expires(&self) -> Option<u32> {
-        self.param("expires").flatten().and_then(|v| parse_u32(v).ok())
+        self.param("expires")
+            .flatten()
+            .and_then(|v| parse_u32(v).ok())
     }
     /// The `reason` parameter.
     pub fn reason(&self) -> Option<&str> {
@@ -274,14 +280,18 @@ impl SubscriptionState {
     }
     /// The `retry-after` parameter.
     pub fn retry_after(&self) -> Option<u32> {
-        self.param("retry-after").flatten().and_then(|v| parse_u32(v).ok())
+        self.param("retry-after")
+            .flatten()
+            .and_then(|v| parse_u32(v).ok())
     }
 }
 
 impl Reason {
     /// The `cause` parameter.
     pub fn cause(&self) -> Option<u32> {
-        self.param("cause").flatten().and_then(|v| parse_u32(v).ok())
+        self.param("cause")
+            .flatten()
+            .and_then(|v| parse_u32(v).ok())
     }
     /// The `text` parameter, unquoted.
     pub fn text(&self) -> Option<std::borrow::Cow<'_, str>> {
@@ -404,13 +414,20 @@ impl FromHeader for Date {
         let month = MONTHS.iter().position(|m| *m == mon).ok_or_else(bad)? as u32 + 1;
         let year = parse_u32(year).map_err(|_| bad())?;
         let t: Vec<&str> = time.split(':').collect();
-        let [h, mi, se] = t[..] else { return Err(bad()) };
+        let [h, mi, se] = t[..] else {
+            return Err(bad());
+        };
         let (h, mi, se) = (
             parse_u32(h).map_err(|_| bad())?,
             parse_u32(mi).map_err(|_| bad())?,
             parse_u32(se).map_err(|_| bad())?,
         );
-        if !(1..=31).contains(&day) || h > 23 || mi > 59 || se > 60 || !(1900..=9999).contains(&year) {
+        if !(1..=31).contains(&day)
+            || h > 23
+            || mi > 59
+            || se > 60
+            || !(1900..=9999).contains(&year)
+        {
             return Err(bad());
         }
         let days = days_from_civil(i64::from(year), month, day);
@@ -462,7 +479,10 @@ mod tests {
         );
         assert!(CSeq::from_header(&bs("1")).is_err());
         assert!(CSeq::from_header(&bs("1INVITE")).is_err());
-        assert_eq!(CSeq::from_header(&bs("4294967295 ACK")).unwrap().seq, u32::MAX);
+        assert_eq!(
+            CSeq::from_header(&bs("4294967295 ACK")).unwrap().seq,
+            u32::MAX
+        );
     }
 
     #[test]
@@ -488,7 +508,8 @@ mod tests {
         let e = Event::from_header(&bs("presence;id=12")).unwrap();
         assert_eq!(e.package(), "presence");
         assert_eq!(e.id(), Some("12"));
-        let s = SubscriptionState::from_header(&bs("terminated;reason=timeout;retry-after=30")).unwrap();
+        let s = SubscriptionState::from_header(&bs("terminated;reason=timeout;retry-after=30"))
+            .unwrap();
         assert_eq!(s.state(), "terminated");
         assert_eq!(s.retry_after(), Some(30));
         let r = Reason::from_header(&bs("Q.850;cause=16;text=\"Terminated\"")).unwrap();
@@ -498,7 +519,8 @@ mod tests {
 
     #[test]
     fn retry_after() {
-        let r = RetryAfter::from_header(&bs("18000 (in a (nested) meeting) ;duration=3600")).unwrap();
+        let r =
+            RetryAfter::from_header(&bs("18000 (in a (nested) meeting) ;duration=3600")).unwrap();
         assert_eq!(r.seconds, 18000);
         assert_eq!(r.comment.as_deref(), Some("in a (nested) meeting"));
         assert_eq!(r.duration, Some(3600));
@@ -510,7 +532,10 @@ mod tests {
     fn dates() {
         let d = Date::from_header(&bs("Sat, 13 Nov 2010 23:29:00 GMT")).unwrap();
         assert_eq!(d.unix_seconds, 1_289_690_940);
-        assert_eq!(Date::format(d.unix_seconds), "Sat, 13 Nov 2010 23:29:00 GMT");
+        assert_eq!(
+            Date::format(d.unix_seconds),
+            "Sat, 13 Nov 2010 23:29:00 GMT"
+        );
         assert!(Date::from_header(&bs("Sat, 13 Nov 2010 23:29:00 EST")).is_err());
         assert_eq!(Date::format(0), "Thu, 01 Jan 1970 00:00:00 GMT");
     }

@@ -13,9 +13,7 @@ mod via;
 use bytestring::ByteString;
 
 pub use auth::{AuthValue, Challenge, Credentials};
-pub use misc::{
-    CSeq, CallId, Date, Event, MediaType, Reason, RetryAfter, SubscriptionState,
-};
+pub use misc::{CSeq, CallId, Date, Event, MediaType, Reason, RetryAfter, SubscriptionState};
 pub use name_addr::{Contact, NameAddr};
 pub use via::Via;
 

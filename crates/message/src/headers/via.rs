@@ -26,7 +26,12 @@ pub struct Via {
 impl Via {
     /// A new Via for a request we send: `SIP/2.0/<transport> <host>[:<port>];branch=<branch>`.
     /// `host` may be a name, an IPv4 address or an IPv6 address (bracketed or not).
-    pub fn new(transport: &str, host: &str, port: Option<u16>, branch: &str) -> Result<Via, String> {
+    pub fn new(
+        transport: &str,
+        host: &str,
+        port: Option<u16>,
+        branch: &str,
+    ) -> Result<Via, String> {
         let host = bracket_v6(host);
         let mut s = format!("SIP/2.0/{transport} {host}");
         if let Some(p) = port {
@@ -95,7 +100,10 @@ impl Via {
     }
     /// The `ttl` parameter.
     pub fn ttl(&self) -> Option<u8> {
-        self.param("ttl").flatten().and_then(|t| parse_decimal(t, 255)).map(|t| t as u8)
+        self.param("ttl")
+            .flatten()
+            .and_then(|t| parse_decimal(t, 255))
+            .map(|t| t as u8)
     }
 
     /// A copy with parameter `name` set (replacing an existing one), e.g. `received`
@@ -161,19 +169,25 @@ impl FromHeader for Via {
         if name.is_empty() {
             return Err("missing protocol name".into());
         }
-        let s = skip_lws(s).strip_prefix('/').ok_or("expected '/' after the protocol name")?;
+        let s = skip_lws(s)
+            .strip_prefix('/')
+            .ok_or("expected '/' after the protocol name")?;
         let (version, s) = take_token(skip_lws(s));
         if version.is_empty() {
             return Err("missing protocol version".into());
         }
-        let s = skip_lws(s).strip_prefix('/').ok_or("expected '/' after the protocol version")?;
+        let s = skip_lws(s)
+            .strip_prefix('/')
+            .ok_or("expected '/' after the protocol version")?;
         let (transport, s) = take_token(skip_lws(s));
         if transport.is_empty() {
             return Err("missing transport".into());
         }
         let s = skip_lws(s);
         let (host, s) = if s.starts_with('[') {
-            let close = s.find(']').ok_or("unterminated IPv6 reference in sent-by")?;
+            let close = s
+                .find(']')
+                .ok_or("unterminated IPv6 reference in sent-by")?;
             (&s[..=close], &s[close + 1..])
         } else {
             let n = s.bytes().take_while(|&b| is_host_char(b)).count();
@@ -191,9 +205,7 @@ impl FromHeader for Via {
         if let Some(p) = s.strip_prefix(':') {
             let p = skip_lws(p);
             let n = p.bytes().take_while(u8::is_ascii_digit).count();
-            port = Some(
-                parse_decimal(&p[..n], 65_535).ok_or("invalid sent-by port")? as u16,
-            );
+            port = Some(parse_decimal(&p[..n], 65_535).ok_or("invalid sent-by port")? as u16);
             s = &p[n..];
         }
         let params = parse_header_params(base, s)?;
@@ -257,7 +269,9 @@ mod tests {
         assert_eq!(v.ttl(), Some(16));
         assert_eq!(v.maddr(), Some("224.2.0.1"));
         assert!(v.has_rfc3261_branch());
-        let s = v.with_param("received", Some("192.0.2.7")).with_param("rport", Some("4000"));
+        let s = v
+            .with_param("received", Some("192.0.2.7"))
+            .with_param("rport", Some("4000"));
         assert_eq!(s.received(), Some("192.0.2.7"));
         assert_eq!(s.rport(), Some(Some(4000)));
         assert_eq!(s.branch(), Some("z9hG4bK77"));
