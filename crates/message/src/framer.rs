@@ -24,7 +24,9 @@ pub enum Frame {
     Message(Message),
     /// A keep-alive ping (CRLF CRLF); answer with a pong (CRLF).
     Ping,
-    /// A keep-alive pong (a single CRLF), the answer to our ping.
+    /// A keep-alive pong (a single CRLF followed by more bytes), the answer to our
+    /// ping. A lone CRLF at the end of the buffer is held until more bytes arrive,
+    /// because it may be the first half of a ping.
     Pong,
 }
 
@@ -50,6 +52,11 @@ impl StreamFramer {
     /// needed. An error means the stream can no longer be framed: close it.
     pub fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ParseError> {
         if self.pending_total.is_none() {
+            // A lone CRLF may be the first half of a ping split across reads; answering
+            // a ping matters more than noticing a pong early, so wait for more.
+            if buf.len() < 4 && b"\r\n\r\n".starts_with(buf) {
+                return Ok(None);
+            }
             if buf.starts_with(b"\r\n\r\n") {
                 buf.advance(4);
                 return Ok(Some(Frame::Ping));
@@ -64,7 +71,7 @@ impl StreamFramer {
             {
                 buf.advance(1);
             }
-            if buf.is_empty() || buf[..] == b"\r"[..] {
+            if buf.is_empty() {
                 return Ok(None);
             }
         }

@@ -288,7 +288,7 @@ fn parse_start_line(raw: &Bytes, span: Span) -> Result<StartLine, ParseError> {
     let line = ByteString::try_from(bytes)
         .map_err(|_| e(K::BadStartLine, "start line is not valid UTF-8"))?;
     let s: &str = &line;
-    if s.len() >= 4 && s[..4].eq_ignore_ascii_case("SIP/") {
+    if s.len() >= 4 && s.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
         return parse_status_line(&line);
     }
     let mut parts = s.split(' ');
@@ -356,10 +356,10 @@ fn parse_version(v: &str) -> Result<Version, ParseError> {
             format!("'{}' is not a SIP version", crate::headers::truncate(v)),
         )
     };
-    if v.len() < 4 || !v[..4].eq_ignore_ascii_case("SIP/") {
+    if v.len() < 4 || !v.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
         return Err(bad());
     }
-    let (maj, min) = v[4..].split_once('.').ok_or_else(bad)?;
+    let (maj, min) = v.get(4..).unwrap_or("").split_once('.').ok_or_else(bad)?;
     let maj = crate::text::parse_decimal(maj, 255).ok_or_else(bad)? as u8;
     let min = crate::text::parse_decimal(min, 255).ok_or_else(bad)? as u8;
     Ok(Version {

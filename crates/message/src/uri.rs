@@ -482,12 +482,11 @@ impl PartialEq for SipUri {
                 _ => return false,
             }
         }
-        for (n, v) in self.params() {
-            if let Some(ov) = other
-                .params()
-                .find(|(on, _)| decoded_eq_ci(on, n))
-                .map(|(_, ov)| ov)
-            {
+        // Parameters present in both must match. A name that repeats is matched
+        // occurrence by occurrence, which keeps the comparison reflexive.
+        for (i, (n, v)) in self.params().enumerate() {
+            let k = self.params().take(i).filter(|(pn, _)| decoded_eq_ci(pn, n)).count();
+            if let Some((_, ov)) = other.params().filter(|(on, _)| decoded_eq_ci(on, n)).nth(k) {
                 if !decoded_eq_ci(v.unwrap_or(""), ov.unwrap_or("")) {
                     return false;
                 }
