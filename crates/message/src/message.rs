@@ -310,12 +310,15 @@ impl Message {
                         return Err(HeaderError::new(name, "too many list elements"));
                     }
                     out.push(
-                        T::from_header(&text.slice_ref(elem))
+                        T::from_header_limited(&text.slice_ref(elem), &self.limits)
                             .map_err(|d| HeaderError::new(name, d))?,
                     );
                 }
             } else {
-                out.push(T::from_header(&text).map_err(|d| HeaderError::new(name, d))?);
+                out.push(
+                    T::from_header_limited(&text, &self.limits)
+                        .map_err(|d| HeaderError::new(name, d))?,
+                );
             }
         }
         Ok(out)
@@ -333,7 +336,7 @@ impl Message {
         } else {
             &text
         };
-        T::from_header(&text.slice_ref(elem))
+        T::from_header_limited(&text.slice_ref(elem), &self.limits)
             .map(Some)
             .map_err(|d| HeaderError::new(name, d))
     }

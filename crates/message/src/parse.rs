@@ -184,7 +184,7 @@ fn index_field(buf: &[u8], start: usize, end: usize) -> Result<Field, ParseError
                 format!("header line '{name}' has no colon")
             } else {
                 format!(
-                    "invalid character {} in header name '{name}'",
+                    "expected ':' after header name '{name}', found {}",
                     describe(line.get(i))
                 )
             },

@@ -485,7 +485,11 @@ impl PartialEq for SipUri {
         // Parameters present in both must match. A name that repeats is matched
         // occurrence by occurrence, which keeps the comparison reflexive.
         for (i, (n, v)) in self.params().enumerate() {
-            let k = self.params().take(i).filter(|(pn, _)| decoded_eq_ci(pn, n)).count();
+            let k = self
+                .params()
+                .take(i)
+                .filter(|(pn, _)| decoded_eq_ci(pn, n))
+                .count();
             if let Some((_, ov)) = other.params().filter(|(on, _)| decoded_eq_ci(on, n)).nth(k) {
                 if !decoded_eq_ci(v.unwrap_or(""), ov.unwrap_or("")) {
                     return false;

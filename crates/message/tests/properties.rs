@@ -17,7 +17,8 @@ fn token() -> impl Strategy<Value = String> {
 fn host() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z][a-z0-9-]{0,10}(\\.[a-z][a-z0-9]{0,6}){0,3}",
-        (0u8..=255, 0u8..=255, 0u8..=255, 1u8..=254).prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
+        (0u8..=255, 0u8..=255, 0u8..=255, 1u8..=254)
+            .prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
         Just("[2001:db8::1]".to_owned()),
     ]
 }
@@ -58,7 +59,13 @@ fn uri() -> impl Strategy<Value = GenUri> {
         proptest::option::of("[a-zA-Z0-9_.!~*'()&=+$,;?/-]{1,12}|[a-z]{1,4}%[0-9A-F]{2}[a-z]{0,4}"),
         host(),
         proptest::option::of(1u16..),
-        proptest::collection::vec(("[a-z][a-z0-9-]{0,6}", proptest::option::of("[a-zA-Z0-9.-]{1,8}")), 0..3),
+        proptest::collection::vec(
+            (
+                "[a-z][a-z0-9-]{0,6}",
+                proptest::option::of("[a-zA-Z0-9.-]{1,8}"),
+            ),
+            0..3,
+        ),
     )
         .prop_map(|(user, host, port, params)| GenUri {
             user,
@@ -130,12 +137,26 @@ fn message() -> impl Strategy<Value = GenMessage> {
         "z9hG4bK[a-zA-Z0-9.!%*_+`'~-]{1,16}",
     );
     (
-        (method, uri(), proptest::collection::vec(via, 1..4), any::<bool>()),
+        (
+            method,
+            uri(),
+            proptest::collection::vec(via, 1..4),
+            any::<bool>(),
+        ),
         (display_name(), uri(), token(), display_name(), uri()),
-        ("[a-zA-Z0-9.!%*_+`'~()<>:\\\\\"/\\[\\]?{}-]{1,20}(@[a-z0-9.]{1,10})?", any::<u32>(), any::<u8>()),
+        (
+            "[a-zA-Z0-9.!%*_+`'~()<>:\\\\\"/\\[\\]?{}-]{1,20}(@[a-z0-9.]{1,10})?",
+            any::<u32>(),
+            any::<u8>(),
+        ),
         proptest::collection::vec((uri(), proptest::option::of(any::<u32>())), 0..3),
         proptest::collection::vec(("X-[A-Za-z0-9-]{1,10}", "[ -~]{0,30}"), 0..3),
-        (any::<bool>(), any::<u32>(), any::<bool>(), proptest::collection::vec(any::<u8>(), 0..64)),
+        (
+            any::<bool>(),
+            any::<u32>(),
+            any::<bool>(),
+            proptest::collection::vec(any::<u8>(), 0..64),
+        ),
     )
         .prop_map(
             |(
@@ -189,7 +210,11 @@ impl GenMessage {
             .collect();
         if self.via_on_one_line {
             let sep = if self.fold { ",\r\n " } else { ", " };
-            s.push_str(&format!("{}: {}\r\n", self.name(HeaderKind::Via), vias.join(sep)));
+            s.push_str(&format!(
+                "{}: {}\r\n",
+                self.name(HeaderKind::Via),
+                vias.join(sep)
+            ));
         } else {
             for v in &vias {
                 s.push_str(&format!("{}: {v}\r\n", self.name(HeaderKind::Via)));
@@ -207,17 +232,38 @@ impl GenMessage {
             if self.fold { "\r\n\t" } else { " " },
             Self::name_addr(&self.to.0, &self.to.1)
         ));
-        s.push_str(&format!("{}: {}\r\n", self.name(HeaderKind::CallId), self.call_id));
-        s.push_str(&format!("{}: {} {}\r\n", self.name(HeaderKind::CSeq), self.cseq, self.method));
-        s.push_str(&format!("{}: {}\r\n", self.name(HeaderKind::MaxForwards), self.max_forwards));
+        s.push_str(&format!(
+            "{}: {}\r\n",
+            self.name(HeaderKind::CallId),
+            self.call_id
+        ));
+        s.push_str(&format!(
+            "{}: {} {}\r\n",
+            self.name(HeaderKind::CSeq),
+            self.cseq,
+            self.method
+        ));
+        s.push_str(&format!(
+            "{}: {}\r\n",
+            self.name(HeaderKind::MaxForwards),
+            self.max_forwards
+        ));
         for (u, e) in &self.contacts {
             let exp = e.map(|e| format!(";expires={e}")).unwrap_or_default();
-            s.push_str(&format!("{}: <{}>{exp}\r\n", self.name(HeaderKind::Contact), u.text()));
+            s.push_str(&format!(
+                "{}: <{}>{exp}\r\n",
+                self.name(HeaderKind::Contact),
+                u.text()
+            ));
         }
         for (n, v) in &self.unknown {
             s.push_str(&format!("{n}: {v}\r\n"));
         }
-        s.push_str(&format!("{}: {}\r\n\r\n", self.name(HeaderKind::ContentLength), self.body.len()));
+        s.push_str(&format!(
+            "{}: {}\r\n\r\n",
+            self.name(HeaderKind::ContentLength),
+            self.body.len()
+        ));
         let mut out = s.into_bytes();
         out.extend_from_slice(&self.body);
         out

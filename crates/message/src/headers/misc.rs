@@ -6,6 +6,7 @@ use std::fmt;
 use bytestring::ByteString;
 
 use super::{parse_u32, truncate, FromHeader};
+use crate::limits::Limits;
 use crate::method::Method;
 use crate::params::{first_char, parse_header_params, Params, Span};
 use crate::text::{is_token_char, is_word_char, skip_lws, unquote};
@@ -310,11 +311,13 @@ pub struct RetryAfter {
     pub duration: Option<u32>,
 }
 
-/// Deepest comment nesting followed; deeper input is rejected rather than recursed.
-const MAX_COMMENT_DEPTH: usize = 16;
-
 impl FromHeader for RetryAfter {
     fn from_header(value: &ByteString) -> Result<Self, String> {
+        RetryAfter::from_header_limited(value, &Limits::DEFAULT)
+    }
+
+    /// Comments nest; deeper than [`Limits::max_nesting`] is rejected.
+    fn from_header_limited(value: &ByteString, limits: &Limits) -> Result<Self, String> {
         let base: &str = value;
         let s = skip_lws(base);
         let n = s.bytes().take_while(u8::is_ascii_digit).count();
@@ -331,7 +334,7 @@ impl FromHeader for RetryAfter {
                     b'\\' => i += 1,
                     b'(' => {
                         depth += 1;
-                        if depth > MAX_COMMENT_DEPTH {
+                        if depth > limits.max_nesting {
                             return Err("comment nested too deeply".into());
                         }
                     }

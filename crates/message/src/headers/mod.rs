@@ -12,6 +12,8 @@ mod via;
 
 use bytestring::ByteString;
 
+use crate::limits::Limits;
+
 pub use auth::{AuthValue, Challenge, Credentials};
 pub use misc::{CSeq, CallId, Date, Event, MediaType, Reason, RetryAfter, SubscriptionState};
 pub use name_addr::{Contact, NameAddr};
@@ -22,6 +24,13 @@ pub use via::Via;
 pub trait FromHeader: Sized {
     /// Decodes `value`; the error is a short sentence without the header name.
     fn from_header(value: &ByteString) -> Result<Self, String>;
+
+    /// Decodes `value` within the message's limits. Only types with nested
+    /// constructs (comments) need more than [`FromHeader::from_header`].
+    fn from_header_limited(value: &ByteString, limits: &Limits) -> Result<Self, String> {
+        let _ = limits;
+        Self::from_header(value)
+    }
 }
 
 /// Delta-seconds header values (Expires, Min-Expires): 0 ..= 2^32-1.

@@ -35,8 +35,18 @@ pub fn check_datagram(data: &[u8]) {
     let before = summary(&m);
     let _ = m.validate();
     let _ = (m.route(), m.record_route(), m.path());
-    let _ = (m.www_authenticate(), m.proxy_authenticate(), m.proxy_authorization());
-    let _ = (m.content_type(), m.accept(), m.allow(), m.supported(), m.require());
+    let _ = (
+        m.www_authenticate(),
+        m.proxy_authenticate(),
+        m.proxy_authorization(),
+    );
+    let _ = (
+        m.content_type(),
+        m.accept(),
+        m.allow(),
+        m.supported(),
+        m.require(),
+    );
     let _ = (m.proxy_require(), m.unsupported(), m.allow_events());
     let _ = (m.event(), m.subscription_state(), m.date(), m.retry_after());
     let _ = (m.reasons(), m.min_expires(), m.user_agent(), m.server());
@@ -51,7 +61,11 @@ pub fn check_datagram(data: &[u8]) {
             let _ = (c.expires(), c.q(), c.display_name());
             let _ = c.with_param("expires", Some("60"));
             if let Some(u) = c.uri().as_sip() {
-                let _ = (u.user_decoded(), u.headers().count(), u.with_param("ob", None));
+                let _ = (
+                    u.user_decoded(),
+                    u.headers().count(),
+                    u.with_param("ob", None),
+                );
                 assert!(u == u);
             }
         }
@@ -62,7 +76,8 @@ pub fn check_datagram(data: &[u8]) {
         }
     }
     let mut changed = m.clone();
-    if m.header_count() < Limits::DEFAULT.max_headers && changed.push_header("X-Fuzz", "1").is_ok() {
+    if m.header_count() < Limits::DEFAULT.max_headers && changed.push_header("X-Fuzz", "1").is_ok()
+    {
         let out = changed.to_bytes();
         if out.len() > Limits::DEFAULT.max_message_size {
             return;
@@ -122,6 +137,10 @@ pub fn check_uri(data: &[u8]) {
     let again = Uri::parse(u.as_str()).expect("a parsed URI re-parses");
     assert!(again == u);
     if let Some(sip) = u.as_sip() {
-        let _ = (sip.user_decoded(), sip.without_params(), sip.headers().count());
+        let _ = (
+            sip.user_decoded(),
+            sip.without_params(),
+            sip.headers().count(),
+        );
     }
 }
