@@ -8,7 +8,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
 
 use crate::error::HeaderError;
-use crate::message::{Field, FieldText, Message, StartLine, Version};
+use crate::message::{text_in, Field, Message, StartLine, Version};
 use crate::method::Method;
 use crate::name::{HeaderKind, HeaderName};
 use crate::params::Span;
@@ -105,23 +105,24 @@ fn check_value(name: &str, value: &str) -> Result<(), HeaderError> {
     Ok(())
 }
 
-fn new_field(name: &HeaderName, value: ByteString) -> Result<Field, HeaderError> {
-    if !is_token(name.as_str()) {
-        return Err(HeaderError::new(
-            "",
-            format!("'{}' is not a valid header name", name.as_str()),
-        ));
-    }
-    check_value(name.as_str(), &value)?;
-    Ok(Field {
-        kind: name.kind(),
-        name: FieldText::Owned(ByteString::from(name.as_str())),
-        value: FieldText::Owned(value),
-        line: Span::default(),
-    })
-}
-
 impl Message {
+    /// A field set after parsing, checked against header injection.
+    fn new_field(&mut self, name: &HeaderName, value: ByteString) -> Result<Field, HeaderError> {
+        if !is_token(name.as_str()) {
+            return Err(HeaderError::new(
+                "",
+                format!("'{}' is not a valid header name", name.as_str()),
+            ));
+        }
+        check_value(name.as_str(), &value)?;
+        Ok(Field {
+            kind: name.kind(),
+            name: self.own(ByteString::from(name.as_str())),
+            value: self.own(value),
+            line: Span::default(),
+        })
+    }
+
     fn empty(start: StartLine) -> Message {
         Message::from_parts(Bytes::new(), start, Vec::new(), Bytes::new())
     }
@@ -169,10 +170,12 @@ impl Message {
                 continue;
             }
             if let Ok(text) = request.field_text(f) {
+                let name = m.own(ByteString::from_static(f.kind.canonical()));
+                let value = m.own(text);
                 m.fields.push(Field {
                     kind: f.kind,
-                    name: FieldText::Owned(ByteString::from_static(f.kind.canonical())),
-                    value: FieldText::Owned(text),
+                    name,
+                    value,
                     line: Span::default(),
                 });
             }
@@ -196,7 +199,7 @@ impl Message {
         name: impl Into<HeaderName>,
         value: &str,
     ) -> Result<(), HeaderError> {
-        let f = new_field(&name.into(), ByteString::from(value))?;
+        let f = self.new_field(&name.into(), ByteString::from(value))?;
         self.fields.push(f);
         self.invalidate();
         Ok(())
@@ -210,7 +213,7 @@ impl Message {
         value: &str,
     ) -> Result<(), HeaderError> {
         let name = name.into();
-        let f = new_field(&name, ByteString::from(value))?;
+        let f = self.new_field(&name, ByteString::from(value))?;
         let at = self.position_of(&name).unwrap_or(0);
         self.fields.insert(at, f);
         self.invalidate();
@@ -225,7 +228,7 @@ impl Message {
         value: &str,
     ) -> Result<(), HeaderError> {
         let name = name.into();
-        let f = new_field(&name, ByteString::from(value))?;
+        let f = self.new_field(&name, ByteString::from(value))?;
         let at = self.position_of(&name);
         self.remove_header(name);
         match at {
@@ -240,8 +243,8 @@ impl Message {
     pub fn remove_header(&mut self, name: impl Into<HeaderName>) -> usize {
         let name = name.into();
         let before = self.fields.len();
-        let raw = &self.raw;
-        self.fields.retain(|f| !field_matches(raw, f, &name));
+        let (raw, owned) = (&self.raw, &self.owned);
+        self.fields.retain(|f| !field_matches(raw, owned, f, &name));
         let removed = before - self.fields.len();
         if removed > 0 {
             self.invalidate();
@@ -256,7 +259,7 @@ impl Message {
         self.remove_header(HeaderKind::Via);
         let at = at.unwrap_or(self.fields.len());
         for (i, v) in vias.into_iter().enumerate() {
-            let f = new_field(&HeaderName::Known(HeaderKind::Via), ByteString::from(v))?;
+            let f = self.new_field(&HeaderName::Known(HeaderKind::Via), ByteString::from(v))?;
             self.fields.insert((at + i).min(self.fields.len()), f);
         }
         self.invalidate();
@@ -266,7 +269,7 @@ impl Message {
     fn position_of(&self, name: &HeaderName) -> Option<usize> {
         self.fields
             .iter()
-            .position(|f| field_matches(&self.raw, f, name))
+            .position(|f| field_matches(&self.raw, &self.owned, f, name))
     }
 
     /// Sets the body and its Content-Type (removed when `content_type` is `None` and
@@ -353,17 +356,12 @@ impl Message {
     }
 }
 
-fn field_matches(raw: &Bytes, f: &Field, name: &HeaderName) -> bool {
+fn field_matches(raw: &Bytes, owned: &[ByteString], f: &Field, name: &HeaderName) -> bool {
     match name {
         HeaderName::Known(k) => f.kind == *k,
         HeaderName::Other(s) => {
             f.kind == HeaderKind::Other
-                && match &f.name {
-                    FieldText::Raw(sp) => raw
-                        .get(sp.start as usize..sp.end as usize)
-                        .is_some_and(|n| n.eq_ignore_ascii_case(s.as_bytes())),
-                    FieldText::Owned(n) => n.eq_ignore_ascii_case(s),
-                }
+                && text_in(raw, owned, &f.name).eq_ignore_ascii_case(s.as_bytes())
         }
     }
 }

@@ -5,8 +5,13 @@
 //! header field is two spans into it. Typed accessors decode a field when first asked
 //! and keep the result, so a registrar that reads `Contact` three times decodes it once
 //! and a proxy that never reads `Date` never decodes it.
+//!
+//! The cache is a plain `OnceCell` per header, not an atomic `OnceLock`: a message is
+//! handled by one task at a time (it moves between tasks, it is not shared), and the
+//! atomic version cost 5% of the registrar's decode time. So `Message` is `Send` but
+//! not `Sync`; to look at one message from two threads, clone it or share its bytes.
 
-use std::sync::OnceLock;
+use std::cell::OnceCell;
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -61,12 +66,13 @@ pub enum StartLine {
     },
 }
 
-/// Where a header field's name or value lives: in the received bytes, or in text
-/// that was set after parsing.
-#[derive(Debug, Clone)]
+/// Where a header field's name or value lives: in the received bytes, or in a string
+/// set after parsing (an index into the message's `owned` list). Kept small, because
+/// the index holds one per field and is written for every header of every message.
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum FieldText {
     Raw(Span),
-    Owned(ByteString),
+    Owned(u32),
 }
 
 /// One header field (one line, with its continuation lines).
@@ -80,7 +86,7 @@ pub(crate) struct Field {
     pub line: Span,
 }
 
-type Cached<T> = OnceLock<Result<T, HeaderError>>;
+type Cached<T> = OnceCell<Result<T, HeaderError>>;
 
 /// Typed values of the headers every request touches, decoded once.
 #[derive(Debug, Clone, Default)]
@@ -104,9 +110,13 @@ pub struct Message {
     pub(crate) start: StartLine,
     pub(crate) fields: Vec<Field>,
     pub(crate) body: Bytes,
+    /// Texts of fields set after parsing (see [`FieldText::Owned`]).
+    pub(crate) owned: Vec<ByteString>,
     pub(crate) modified: bool,
     limits: Limits,
-    cache: Cache,
+    /// Boxed: the typed values are large, and a message is moved several times on its
+    /// way from the socket to a service.
+    cache: Box<Cache>,
 }
 
 /// A borrowed view of one header field.
@@ -149,9 +159,10 @@ impl Message {
             start,
             fields,
             body,
+            owned: Vec::new(),
             modified: false,
             limits: Limits::DEFAULT,
-            cache: Cache::default(),
+            cache: Box::default(),
         }
     }
 
@@ -161,7 +172,7 @@ impl Message {
 
     pub(crate) fn invalidate(&mut self) {
         self.modified = true;
-        self.cache = Cache::default();
+        *self.cache = Cache::default();
     }
 
     // ---- start line -------------------------------------------------------------
@@ -222,14 +233,14 @@ impl Message {
 
     // ---- untyped header access -------------------------------------------------
 
-    pub(crate) fn text_of<'a>(&'a self, t: &'a FieldText) -> &'a [u8] {
-        match t {
-            FieldText::Raw(s) => self
-                .raw
-                .get(s.start as usize..s.end as usize)
-                .unwrap_or(b""),
-            FieldText::Owned(b) => b.as_bytes(),
-        }
+    pub(crate) fn text_of<'a>(&'a self, t: &FieldText) -> &'a [u8] {
+        text_in(&self.raw, &self.owned, t)
+    }
+
+    /// Stores a text set after parsing and returns its handle.
+    pub(crate) fn own(&mut self, text: ByteString) -> FieldText {
+        self.owned.push(text);
+        FieldText::Owned((self.owned.len() - 1) as u32)
     }
 
     fn header_ref<'a>(&'a self, f: &'a Field) -> HeaderRef<'a> {
@@ -282,7 +293,9 @@ impl Message {
     pub(crate) fn field_text(&self, f: &Field) -> Result<ByteString, HeaderError> {
         let name = f.kind.canonical();
         let text = match &f.value {
-            FieldText::Owned(b) => return Ok(b.clone()),
+            FieldText::Owned(i) => {
+                return Ok(self.owned.get(*i as usize).cloned().unwrap_or_default())
+            }
             FieldText::Raw(s) => {
                 ByteString::try_from(self.raw.slice(s.start as usize..s.end as usize))
                     .map_err(|_| HeaderError::new(name, "value is not valid UTF-8"))?
@@ -504,8 +517,17 @@ impl Message {
     }
 }
 
+/// The bytes of a field's name or value, given the message's parts (so that callers
+/// holding `&mut` to the field list can still read texts).
+pub(crate) fn text_in<'a>(raw: &'a Bytes, owned: &'a [ByteString], t: &FieldText) -> &'a [u8] {
+    match t {
+        FieldText::Raw(s) => raw.get(s.start as usize..s.end as usize).unwrap_or(b""),
+        FieldText::Owned(i) => owned.get(*i as usize).map_or(b"", |b| b.as_bytes()),
+    }
+}
+
 fn cached<T>(
-    cell: &OnceLock<Result<T, HeaderError>>,
+    cell: &OnceCell<Result<T, HeaderError>>,
     init: impl FnOnce() -> Result<T, HeaderError>,
 ) -> Result<&T, HeaderError> {
     cell.get_or_init(init).as_ref().map_err(Clone::clone)

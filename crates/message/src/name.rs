@@ -15,6 +15,9 @@ macro_rules! header_kinds {
             Other,
         }
 
+        /// Every known header with its canonical name.
+        const ALL: &[(&str, HeaderKind)] = &[ $( ($canonical, HeaderKind::$variant), )* ];
+
         impl HeaderKind {
             /// The canonical spelling used when this crate writes the header.
             pub fn canonical(self) -> &'static str {
@@ -26,15 +29,32 @@ macro_rules! header_kinds {
 
             /// Classifies a header name as written on the wire (any case, long or compact).
             pub fn from_name(name: &[u8]) -> HeaderKind {
+                if !name.iter().all(|&b| crate::text::is_token_char(b)) {
+                    return HeaderKind::Other;
+                }
+                HeaderKind::from_token(name)
+            }
+
+            /// [`HeaderKind::from_name`] for a name already known to be a token (the
+            /// indexer checks that), which makes the fast comparison exact.
+            pub(crate) fn from_token(name: &[u8]) -> HeaderKind {
                 if name.len() == 1 {
                     let c = name[0].to_ascii_lowercase();
                     $( $( if c == $compact { return HeaderKind::$variant; } )? )*
                     return HeaderKind::Other;
                 }
-                $( if name.len() == $canonical.len() && name.eq_ignore_ascii_case($canonical.as_bytes()) {
-                    return HeaderKind::$variant;
-                } )*
-                HeaderKind::Other
+                // Open addressing on (length, first, last byte): usually one compare.
+                let mut slot = name_hash(name);
+                loop {
+                    let i = NAME_TABLE[slot];
+                    let Some((text, kind)) = ALL.get(i as usize) else {
+                        return HeaderKind::Other;
+                    };
+                    if eq_token_ci(name, text.as_bytes()) {
+                        return *kind;
+                    }
+                    slot = (slot + 1) % NAME_TABLE.len();
+                }
             }
 
             /// The compact form (RFC 3261 §7.3.3 and later RFCs), if there is one.
@@ -118,6 +138,61 @@ header_kinds! {
     RSeq => "RSeq";
     RAck => "RAck";
 }
+
+/// Case-insensitive equality of a token with a known header name, eight bytes at a
+/// time. Setting bit 0x20 lower-cases letters and leaves `-` alone; among token
+/// characters no two others collide that way, so for tokens this is exact.
+fn eq_token_ci(token: &[u8], known: &[u8]) -> bool {
+    const LOWER: u64 = 0x2020_2020_2020_2020;
+    if token.len() != known.len() {
+        return false;
+    }
+    let mut a = token.chunks_exact(8);
+    let mut b = known.chunks_exact(8);
+    for (x, y) in (&mut a).zip(&mut b) {
+        let (Ok(x), Ok(y)) = (<[u8; 8]>::try_from(x), <[u8; 8]>::try_from(y)) else {
+            return false;
+        };
+        if u64::from_le_bytes(x) | LOWER != u64::from_le_bytes(y) | LOWER {
+            return false;
+        }
+    }
+    a.remainder()
+        .iter()
+        .zip(b.remainder())
+        .all(|(x, y)| x | 0x20 == y | 0x20)
+}
+
+/// Slots of the name table: a power of two well above the number of known names,
+/// so that probe sequences stay short and always reach an empty slot.
+const TABLE_SLOTS: usize = 256;
+
+/// Hash of a header name, case-insensitive: its length, first and last byte.
+const fn name_hash(name: &[u8]) -> usize {
+    let n = name.len();
+    if n == 0 {
+        return 0;
+    }
+    let first = name[0].to_ascii_lowercase() as usize;
+    let last = name[n - 1].to_ascii_lowercase() as usize;
+    (n.wrapping_mul(31) ^ first.wrapping_mul(7) ^ last.wrapping_mul(131)) % TABLE_SLOTS
+}
+
+/// Indexes into [`ALL`] by [`name_hash`] with linear probing (`u8::MAX` is empty),
+/// built at compile time.
+const NAME_TABLE: [u8; TABLE_SLOTS] = {
+    let mut t = [u8::MAX; TABLE_SLOTS];
+    let mut i = 0;
+    while i < ALL.len() {
+        let mut slot = name_hash(ALL[i].0.as_bytes());
+        while t[slot] != u8::MAX {
+            slot = (slot + 1) % TABLE_SLOTS;
+        }
+        t[slot] = i as u8;
+        i += 1;
+    }
+    t
+};
 
 impl HeaderKind {
     /// Whether RFC 3261 (and the extensions this crate knows) allow several values of
@@ -247,6 +322,23 @@ impl fmt::Display for HeaderName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_known_name_is_found_in_any_case() {
+        for (text, kind) in ALL {
+            assert_eq!(HeaderKind::from_name(text.as_bytes()), *kind, "{text}");
+            assert_eq!(HeaderKind::from_name(text.to_lowercase().as_bytes()), *kind);
+            assert_eq!(HeaderKind::from_name(text.to_uppercase().as_bytes()), *kind);
+            assert_eq!(kind.canonical(), *text);
+        }
+        for unknown in ["", "q", "Viaa", "Fro", "X-Asterisk-Info", "Content-Lengths"] {
+            assert_eq!(
+                HeaderKind::from_name(unknown.as_bytes()),
+                HeaderKind::Other,
+                "{unknown}"
+            );
+        }
+    }
 
     #[test]
     fn names_are_case_insensitive_and_compact() {

@@ -29,6 +29,16 @@ impl Span {
     }
 }
 
+/// Case-insensitive name comparison that rejects on length and first byte before
+/// comparing the rest; most lookups miss.
+#[inline]
+pub(crate) fn eq_name(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.as_bytes().first().map(u8::to_ascii_lowercase)
+            == b.as_bytes().first().map(u8::to_ascii_lowercase)
+        && a.eq_ignore_ascii_case(b)
+}
+
 /// One parameter: the name span and, when there is `=value`, the value span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Param {
@@ -46,7 +56,7 @@ impl Params {
     pub fn get<'a>(&self, base: &'a str, name: &str) -> Option<Option<&'a str>> {
         self.items
             .iter()
-            .find(|p| p.name.get(base).eq_ignore_ascii_case(name))
+            .find(|p| eq_name(p.name.get(base), name))
             .map(|p| p.value.map(|v| v.get(base)))
     }
 

@@ -200,7 +200,7 @@ fn index_field(buf: &[u8], start: usize, end: usize) -> Result<Field, ParseError
         ve -= 1;
     }
     Ok(Field {
-        kind: HeaderKind::from_name(&line[..name_len]),
+        kind: HeaderKind::from_token(&line[..name_len]),
         name: FieldText::Raw(Span {
             start: start as u32,
             end: (start + name_len) as u32,
@@ -291,15 +291,19 @@ fn parse_start_line(raw: &Bytes, span: Span) -> Result<StartLine, ParseError> {
     if s.len() >= 4 && s.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
         return parse_status_line(&line);
     }
-    let mut parts = s.split(' ');
-    let (Some(method), Some(uri), Some(version)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(e(
-            K::BadStartLine,
-            "request line must be 'METHOD URI SIP/2.0'",
-        ));
+    // METHOD SP Request-URI SP SIP-Version, single spaces (RFC 3261 §7.1).
+    let sp1 = memchr::memchr(b' ', s.as_bytes());
+    let sp2 = sp1.and_then(|a| memchr::memchr(b' ', &s.as_bytes()[a + 1..]).map(|b| a + 1 + b));
+    let well_formed = match (sp1, sp2) {
+        (Some(a), Some(b)) => {
+            a > 0
+                && b > a + 1
+                && b + 1 < s.len()
+                && memchr::memchr(b' ', &s.as_bytes()[b + 1..]).is_none()
+        }
+        _ => false,
     };
-    if parts.next().is_some() || method.is_empty() || uri.is_empty() || version.is_empty() {
+    let (Some(a), Some(b), true) = (sp1, sp2, well_formed) else {
         let detail = if s.ends_with(' ') || s.ends_with('\t') {
             "trailing whitespace in the request line"
         } else if s.contains("  ") {
@@ -308,7 +312,8 @@ fn parse_start_line(raw: &Bytes, span: Span) -> Result<StartLine, ParseError> {
             "request line must be 'METHOD URI SIP/2.0'"
         };
         return Err(e(K::BadStartLine, detail));
-    }
+    };
+    let (method, uri, version) = (&s[..a], &s[a + 1..b], &s[b + 1..]);
     let method = Method::parse_shared(&line, method)
         .ok_or_else(|| e(K::BadStartLine, "invalid method in the request line"))?;
     if uri.starts_with('<') {

@@ -143,13 +143,29 @@ pub fn is_wsp(b: u8) -> bool {
 
 /// Trims spaces, tabs and line breaks (folded LWS) from both ends.
 pub fn trim_lws(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n')
+    let b = s.as_bytes();
+    let start = b.iter().position(|&c| !is_lws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| !is_lws(c)).map_or(start, |i| i + 1);
+    // Both ends are next to ASCII bytes, so they are character boundaries.
+    s.get(start..end).unwrap_or("")
+}
+
+/// Space, tab, CR or LF: the bytes of linear whitespace (with folding).
+#[inline]
+pub fn is_lws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Byte index of the first `needle` (an ASCII byte) in `s`, by SIMD search.
+#[inline]
+pub fn find_byte(s: &str, needle: u8) -> Option<usize> {
+    memchr::memchr(needle, s.as_bytes())
 }
 
 /// Replaces each run of line-folding whitespace (`CRLF 1*WSP`, or bare LF) by one space,
 /// as RFC 3261 §7.3.1 allows a receiver to do. Returns the input when nothing is folded.
 pub fn unfold(s: &str) -> Cow<'_, str> {
-    if !s.bytes().any(|b| b == b'\r' || b == b'\n') {
+    if memchr::memchr2(b'\r', b'\n', s.as_bytes()).is_none() {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -180,7 +196,12 @@ pub fn unfold(s: &str) -> Cow<'_, str> {
 pub fn split_list(s: &str) -> impl Iterator<Item = &str> {
     let bytes = s.as_bytes();
     let mut start = 0usize;
-    let mut pos = 0usize;
+    // Without a comma there is one element: skip the quote-aware scan.
+    let mut pos = if memchr::memchr(b',', bytes).is_none() {
+        bytes.len()
+    } else {
+        0
+    };
     let mut done = false;
     std::iter::from_fn(move || {
         if done {
@@ -224,11 +245,11 @@ pub fn quoted_string_end(s: &[u8], start: usize) -> Option<usize> {
     debug_assert_eq!(s.get(start), Some(&b'"'));
     let mut i = start + 1;
     while i < s.len() {
-        match s[i] {
-            b'\\' => i += 2,
-            b'"' => return Some(i + 1),
-            _ => i += 1,
+        let at = i + memchr::memchr2(b'"', b'\\', s.get(i..)?)?;
+        if s[at] == b'"' {
+            return Some(at + 1);
         }
+        i = at + 2;
     }
     None
 }
@@ -343,7 +364,8 @@ pub fn parse_decimal(s: &str, max: u64) -> Option<u64> {
 
 /// Skips leading spaces and tabs (and folds) and returns the rest.
 pub fn skip_lws(s: &str) -> &str {
-    s.trim_start_matches([' ', '\t', '\r', '\n'])
+    let n = s.bytes().take_while(|&b| is_lws(b)).count();
+    s.get(n..).unwrap_or("")
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use bytestring::ByteString;
 
 use crate::params::{first_char, Param, Params, Span};
 use crate::text::{
-    is_escaped_run, is_hnv_char, is_host_char, is_param_char, is_password_char, is_scheme_char,
-    is_user_char, percent_decode,
+    find_byte, is_escaped_run, is_hnv_char, is_host_char, is_param_char, is_password_char,
+    is_scheme_char, is_user_char, percent_decode,
 };
 
 /// Any URI that can appear in a Request-URI or a name-addr.
@@ -52,7 +52,7 @@ impl Uri {
     /// Parses a URI that is the whole of `text`, sharing its buffer.
     pub fn parse_shared(text: &ByteString) -> Result<Uri, UriError> {
         let s: &str = text;
-        let colon = match s.find(':') {
+        let colon = match find_byte(s, b':') {
             Some(i) if i > 0 => i,
             _ => return err("URI has no scheme"),
         };
@@ -169,7 +169,7 @@ impl SipUri {
         let mut user = None;
         let mut password = None;
         if let Some(ui) = userinfo {
-            let (u, p) = match ui.find(':') {
+            let (u, p) = match find_byte(ui, b':') {
                 Some(c) => (&ui[..c], Some(&ui[c + 1..])),
                 None => (ui, None),
             };
@@ -202,7 +202,7 @@ impl SipUri {
                 .position(|b| b == b';' || b == b'?')
                 .unwrap_or(p.len());
             let item = &p[..end];
-            let (name, value) = match item.find('=') {
+            let (name, value) = match find_byte(item, b'=') {
                 Some(eq) => (&item[..eq], Some(&item[eq + 1..])),
                 None => (item, None),
             };
@@ -390,7 +390,7 @@ fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
         return err("URI has no host");
     }
     let (host, port_str) = if hp.starts_with('[') {
-        let Some(close) = hp.find(']') else {
+        let Some(close) = find_byte(hp, b']') else {
             return err("unterminated IPv6 reference in host");
         };
         let inner = &hp[1..close];
@@ -413,7 +413,7 @@ fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
             }
         }
     } else {
-        match hp.find(':') {
+        match find_byte(hp, b':') {
             Some(c) => (&hp[..c], Some(&hp[c + 1..])),
             None => (hp, None),
         }
@@ -521,7 +521,7 @@ impl TelUri {
     fn parse_after_scheme(text: &ByteString, start: usize) -> Result<TelUri, UriError> {
         let base: &str = text;
         let rest = &base[start..];
-        let end = rest.find(';').unwrap_or(rest.len());
+        let end = find_byte(rest, b';').unwrap_or(rest.len());
         let number = &rest[..end];
         if number.is_empty() {
             return err("tel: URI has no number");
@@ -537,9 +537,9 @@ impl TelUri {
         let mut params = Params::default();
         let mut after = &rest[end..];
         while let Some(p) = after.strip_prefix(';') {
-            let e = p.find(';').unwrap_or(p.len());
+            let e = find_byte(p, b';').unwrap_or(p.len());
             let item = &p[..e];
-            let (n, v) = match item.find('=') {
+            let (n, v) = match find_byte(item, b'=') {
                 Some(eq) => (&item[..eq], Some(&item[eq + 1..])),
                 None => (item, None),
             };

@@ -8,7 +8,7 @@ use bytestring::ByteString;
 
 use super::FromHeader;
 use crate::params::{first_char, parse_header_params, Params, Span};
-use crate::text::{is_token_char, is_wsp, quote, quoted_string_end, skip_lws, unquote};
+use crate::text::{find_byte, is_token_char, is_wsp, quote, quoted_string_end, skip_lws, unquote};
 use crate::uri::Uri;
 
 /// An address with an optional display name and header parameters.
@@ -145,7 +145,7 @@ impl FromHeader for NameAddr {
                 return Err("a quoted display name must be followed by <URI>".into());
             }
             bracketed(after)?
-        } else if let Some(lt) = s.find('<') {
+        } else if let Some(lt) = find_byte(s, b'<') {
             let d = s[..lt].trim_end_matches(is_wsp_char);
             if !d.is_empty() {
                 if let Some(b) = d.bytes().find(|&b| !is_token_char(b) && !is_wsp(b)) {
@@ -188,7 +188,7 @@ fn is_wsp_char(c: char) -> bool {
 /// Splits `<uri>rest` into the URI inside the brackets and the rest.
 fn bracketed(s: &str) -> Result<(&str, &str), String> {
     let inner = &s[1..];
-    let close = inner.find('>').ok_or("missing '>' after the URI")?;
+    let close = find_byte(inner, b'>').ok_or("missing '>' after the URI")?;
     let uri = &inner[..close];
     if uri.is_empty() {
         return Err("empty URI inside <>".into());
