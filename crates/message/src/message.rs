@@ -92,6 +92,7 @@ type Cached<T> = OnceCell<Result<T, HeaderError>>;
 #[derive(Debug, Clone, Default)]
 struct Cache {
     via: Cached<Vec<Via>>,
+    top_via: Cached<Via>,
     from: Cached<NameAddr>,
     to: Cached<NameAddr>,
     call_id: Cached<CallId>,
@@ -375,10 +376,18 @@ impl Message {
         cached(&self.cache.via, || self.typed_all(HeaderKind::Via)).map(Vec::as_slice)
     }
     /// The top Via: the one a server answers to (RFC 3261 §18.2.2).
+    ///
+    /// Decodes only the first Via value unless the whole list was decoded already:
+    /// transaction matching reads the top Via of every message, the rest only matter
+    /// when a response is forwarded.
     pub fn top_via(&self) -> Result<&Via, HeaderError> {
-        self.via()?
-            .first()
-            .ok_or_else(|| HeaderError::new("Via", "missing"))
+        if let Some(all) = self.cache.via.get() {
+            return match all {
+                Ok(v) => v.first().ok_or_else(|| HeaderError::new("Via", "missing")),
+                Err(e) => Err(e.clone()),
+            };
+        }
+        cached(&self.cache.top_via, || self.single(HeaderKind::Via))
     }
     /// From.
     pub fn from(&self) -> Result<&NameAddr, HeaderError> {

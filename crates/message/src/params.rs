@@ -14,6 +14,12 @@ pub(crate) struct Span {
 }
 
 impl Span {
+    /// "No span": the value of a parameter that has none.
+    pub const NONE: Span = Span {
+        start: u32::MAX,
+        end: u32::MAX,
+    };
+
     /// The span of `sub` inside `base`. `sub` must be a subslice of `base`.
     pub fn of(base: &str, sub: &str) -> Span {
         let start = (sub.as_ptr() as usize).saturating_sub(base.as_ptr() as usize);
@@ -39,11 +45,26 @@ pub(crate) fn eq_name(a: &str, b: &str) -> bool {
         && a.eq_ignore_ascii_case(b)
 }
 
-/// One parameter: the name span and, when there is `=value`, the value span.
+/// One parameter: the name span and, when there is `=value`, the value span
+/// ([`Span::NONE`] for a flag such as `lr`; a sentinel rather than an `Option` keeps a
+/// parameter at 16 bytes, which matters because typed values are moved by value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Param {
     pub name: Span,
-    pub value: Option<Span>,
+    value: Span,
+}
+
+impl Param {
+    pub fn new(name: Span, value: Option<Span>) -> Param {
+        Param {
+            name,
+            value: value.unwrap_or(Span::NONE),
+        }
+    }
+
+    pub fn value(&self) -> Option<Span> {
+        (self.value != Span::NONE).then_some(self.value)
+    }
 }
 
 /// An ordered parameter list, looked up by case-insensitive name.
@@ -57,7 +78,7 @@ impl Params {
         self.items
             .iter()
             .find(|p| eq_name(p.name.get(base), name))
-            .map(|p| p.value.map(|v| v.get(base)))
+            .map(|p| p.value().map(|v| v.get(base)))
     }
 
     pub fn iter<'a>(
@@ -66,7 +87,15 @@ impl Params {
     ) -> impl Iterator<Item = (&'a str, Option<&'a str>)> + 'a {
         self.items
             .iter()
-            .map(move |p| (p.name.get(base), p.value.map(|v| v.get(base))))
+            .map(move |p| (p.name.get(base), p.value().map(|v| v.get(base))))
+    }
+
+    /// An empty list with room for `n` parameters (Digest credentials carry about ten;
+    /// growing the inline buffer step by step would allocate twice).
+    pub fn with_capacity(n: usize) -> Params {
+        Params {
+            items: SmallVec::with_capacity(n),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -120,10 +149,7 @@ pub(crate) fn parse_header_params(base: &str, rest: &str) -> Result<Params, Stri
             value = Some(Span::of(base, &s[..vlen]));
             s = skip_lws(&s[vlen..]);
         }
-        params.push(Param {
-            name: Span::of(base, name),
-            value,
-        });
+        params.push(Param::new(Span::of(base, name), value));
     }
     Ok(params)
 }

@@ -14,6 +14,7 @@ use crate::message::{Field, FieldText, Message, StartLine, Version};
 use crate::method::Method;
 use crate::name::HeaderKind;
 use crate::params::Span;
+use crate::text::find_byte_in;
 use crate::uri::Uri;
 
 /// The start line and header fields, before the body is known.
@@ -292,14 +293,14 @@ fn parse_start_line(raw: &Bytes, span: Span) -> Result<StartLine, ParseError> {
         return parse_status_line(&line);
     }
     // METHOD SP Request-URI SP SIP-Version, single spaces (RFC 3261 §7.1).
-    let sp1 = memchr::memchr(b' ', s.as_bytes());
-    let sp2 = sp1.and_then(|a| memchr::memchr(b' ', &s.as_bytes()[a + 1..]).map(|b| a + 1 + b));
+    let sp1 = find_byte_in(s.as_bytes(), b' ');
+    let sp2 = sp1.and_then(|a| find_byte_in(&s.as_bytes()[a + 1..], b' ').map(|b| a + 1 + b));
     let well_formed = match (sp1, sp2) {
         (Some(a), Some(b)) => {
             a > 0
                 && b > a + 1
                 && b + 1 < s.len()
-                && memchr::memchr(b' ', &s.as_bytes()[b + 1..]).is_none()
+                && find_byte_in(&s.as_bytes()[b + 1..], b' ').is_none()
         }
         _ => false,
     };

@@ -156,16 +156,40 @@ pub fn is_lws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-/// Byte index of the first `needle` (an ASCII byte) in `s`, by SIMD search.
+/// Inputs up to this length are searched with a plain loop: a SIMD search only pays
+/// for its set-up on longer ones, and most header pieces are short.
+const SHORT: usize = 32;
+
+/// Byte index of the first `needle` in `b`.
+#[inline]
+pub fn find_byte_in(b: &[u8], needle: u8) -> Option<usize> {
+    if b.len() <= SHORT {
+        b.iter().position(|&c| c == needle)
+    } else {
+        memchr::memchr(needle, b)
+    }
+}
+
+/// Byte index of the first of two bytes in `b`.
+#[inline]
+pub fn find_byte2_in(b: &[u8], n1: u8, n2: u8) -> Option<usize> {
+    if b.len() <= SHORT {
+        b.iter().position(|&c| c == n1 || c == n2)
+    } else {
+        memchr::memchr2(n1, n2, b)
+    }
+}
+
+/// Byte index of the first `needle` (an ASCII byte) in `s`.
 #[inline]
 pub fn find_byte(s: &str, needle: u8) -> Option<usize> {
-    memchr::memchr(needle, s.as_bytes())
+    find_byte_in(s.as_bytes(), needle)
 }
 
 /// Replaces each run of line-folding whitespace (`CRLF 1*WSP`, or bare LF) by one space,
 /// as RFC 3261 §7.3.1 allows a receiver to do. Returns the input when nothing is folded.
 pub fn unfold(s: &str) -> Cow<'_, str> {
-    if memchr::memchr2(b'\r', b'\n', s.as_bytes()).is_none() {
+    if find_byte2_in(s.as_bytes(), b'\r', b'\n').is_none() {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -197,7 +221,7 @@ pub fn split_list(s: &str) -> impl Iterator<Item = &str> {
     let bytes = s.as_bytes();
     let mut start = 0usize;
     // Without a comma there is one element: skip the quote-aware scan.
-    let mut pos = if memchr::memchr(b',', bytes).is_none() {
+    let mut pos = if find_byte_in(bytes, b',').is_none() {
         bytes.len()
     } else {
         0
@@ -245,7 +269,7 @@ pub fn quoted_string_end(s: &[u8], start: usize) -> Option<usize> {
     debug_assert_eq!(s.get(start), Some(&b'"'));
     let mut i = start + 1;
     while i < s.len() {
-        let at = i + memchr::memchr2(b'"', b'\\', s.get(i..)?)?;
+        let at = i + find_byte2_in(s.get(i..)?, b'"', b'\\')?;
         if s[at] == b'"' {
             return Some(at + 1);
         }

@@ -162,7 +162,7 @@ impl SipUri {
     ) -> Result<SipUri, UriError> {
         let base: &str = text;
         let rest = &base[start..];
-        let (userinfo, hostpart) = match memchr::memchr(b'@', rest.as_bytes()) {
+        let (userinfo, hostpart) = match find_byte(rest, b'@') {
             Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
             None => (None, rest),
         };
@@ -217,10 +217,10 @@ impl SipUri {
                     return err(format!("invalid value for URI parameter '{name}'"));
                 }
             }
-            params.push(Param {
-                name: Span::of(base, name),
-                value: value.map(|v| Span::of(base, v)),
-            });
+            params.push(Param::new(
+                Span::of(base, name),
+                value.map(|v| Span::of(base, v)),
+            ));
             after = &p[end..];
         }
         let mut headers = None;
@@ -551,10 +551,7 @@ impl TelUri {
                     return err(format!("invalid value for tel: parameter '{n}'"));
                 }
             }
-            params.push(Param {
-                name: Span::of(base, n),
-                value: v.map(|v| Span::of(base, v)),
-            });
+            params.push(Param::new(Span::of(base, n), v.map(|v| Span::of(base, v))));
             after = &p[e..];
         }
         Ok(TelUri {

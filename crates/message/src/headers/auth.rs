@@ -127,7 +127,7 @@ impl FromHeader for AuthValue {
         }
         let scheme = &s[..n];
         let mut s = skip_lws(&s[n..]);
-        let mut params = Params::default();
+        let mut params = Params::with_capacity(12);
         let mut first = true;
         while !s.is_empty() {
             if !first {
@@ -157,10 +157,10 @@ impl FromHeader for AuthValue {
             if vlen == 0 {
                 return Err(format!("parameter '{name}' has no value"));
             }
-            params.push(Param {
-                name: Span::of(base, name),
-                value: Some(Span::of(base, &s[..vlen])),
-            });
+            params.push(Param::new(
+                Span::of(base, name),
+                Some(Span::of(base, &s[..vlen])),
+            ));
             s = skip_lws(&s[vlen..]);
         }
         Ok(AuthValue {
