@@ -87,6 +87,7 @@ pub(crate) struct Field {
 }
 
 type Cached<T> = OnceCell<Result<T, HeaderError>>;
+type List<T> = smallvec::SmallVec<[T; 1]>;
 
 /// Typed values of the headers every request touches, decoded once.
 #[derive(Debug, Clone, Default)]
@@ -97,11 +98,11 @@ struct Cache {
     to: Cached<NameAddr>,
     call_id: Cached<CallId>,
     cseq: Cached<CSeq>,
-    contact: Cached<Vec<Contact>>,
+    contact: Cached<List<Contact>>,
     max_forwards: Cached<Option<u8>>,
     expires: Cached<Option<u32>>,
-    authorization: Cached<Vec<Credentials>>,
-    proxy_authorization: Cached<Vec<Credentials>>,
+    authorization: Cached<List<Credentials>>,
+    proxy_authorization: Cached<List<Credentials>>,
 }
 
 /// A SIP request or response.
@@ -311,8 +312,19 @@ impl Message {
     /// Decodes every value of a header as `T`. Comma-separated lists and repeated
     /// fields both contribute, in order (RFC 3261 §7.3.1).
     pub fn typed_all<T: FromHeader>(&self, kind: HeaderKind) -> Result<Vec<T>, HeaderError> {
-        let name = kind.canonical();
         let mut out = Vec::new();
+        self.decode_all(kind, |v| out.push(v))?;
+        Ok(out)
+    }
+
+    /// Decodes every value of a header, handing each to `push`, in order.
+    fn decode_all<T: FromHeader>(
+        &self,
+        kind: HeaderKind,
+        mut push: impl FnMut(T),
+    ) -> Result<(), HeaderError> {
+        let name = kind.canonical();
+        let mut count = 0usize;
         for f in self.fields_of(kind) {
             let text = self.field_text(f)?;
             if kind.is_list() {
@@ -320,39 +332,53 @@ impl Message {
                     if elem.is_empty() {
                         return Err(HeaderError::new(name, "empty element in the list"));
                     }
-                    if out.len() >= self.limits.max_list_elements {
+                    if count >= self.limits.max_list_elements {
                         return Err(HeaderError::new(name, "too many list elements"));
                     }
-                    out.push(
+                    count += 1;
+                    push(
                         T::from_header_limited(&text.slice_ref(elem), &self.limits)
                             .map_err(|d| HeaderError::new(name, d))?,
                     );
                 }
             } else {
-                out.push(
+                push(
                     T::from_header_limited(&text, &self.limits)
                         .map_err(|d| HeaderError::new(name, d))?,
                 );
             }
         }
+        Ok(())
+    }
+
+    /// Like [`Message::typed_all`] into a list that holds one value without
+    /// allocating: most messages have one Contact and one Authorization.
+    fn decode_list<T: FromHeader>(&self, kind: HeaderKind) -> Result<List<T>, HeaderError> {
+        let mut out = List::new();
+        self.decode_all(kind, |v| out.push(v))?;
         Ok(out)
     }
 
     /// Decodes the first value of a header as `T`; `Ok(None)` when absent.
     pub fn typed_first<T: FromHeader>(&self, kind: HeaderKind) -> Result<Option<T>, HeaderError> {
-        let name = kind.canonical();
-        let Some(f) = self.fields_of(kind).next() else {
-            return Ok(None);
-        };
+        match self.fields_of(kind).next() {
+            Some(f) => self.decode_first(f).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Decodes the first value of field `f`. Shared by [`Message::typed_first`] and the
+    /// cached accessors, which call it directly so that a large value is not moved
+    /// through an extra `Option`.
+    fn decode_first<T: FromHeader>(&self, f: &Field) -> Result<T, HeaderError> {
         let text = self.field_text(f)?;
-        let elem = if kind.is_list() {
+        let elem = if f.kind.is_list() {
             split_list(&text).next().unwrap_or("")
         } else {
             &text
         };
         T::from_header_limited(&text.slice_ref(elem), &self.limits)
-            .map(Some)
-            .map_err(|d| HeaderError::new(name, d))
+            .map_err(|d| HeaderError::new(f.kind.canonical(), d))
     }
 
     /// The unfolded text of the first field of a header; for free-text headers such as
@@ -365,8 +391,10 @@ impl Message {
     }
 
     fn single<T: FromHeader>(&self, kind: HeaderKind) -> Result<T, HeaderError> {
-        self.typed_first(kind)?
-            .ok_or_else(|| HeaderError::new(kind.canonical(), "missing"))
+        match self.fields_of(kind).next() {
+            Some(f) => self.decode_first(f),
+            None => Err(HeaderError::new(kind.canonical(), "missing")),
+        }
     }
 
     // ---- typed, cached ---------------------------------------------------------
@@ -407,7 +435,10 @@ impl Message {
     }
     /// Every Contact value (`*` included as [`Contact::Wildcard`]).
     pub fn contacts(&self) -> Result<&[Contact], HeaderError> {
-        cached(&self.cache.contact, || self.typed_all(HeaderKind::Contact)).map(Vec::as_slice)
+        cached(&self.cache.contact, || {
+            self.decode_list(HeaderKind::Contact)
+        })
+        .map(|v| v.as_slice())
     }
     /// Max-Forwards, `None` when absent.
     pub fn max_forwards(&self) -> Result<Option<u8>, HeaderError> {
@@ -426,16 +457,16 @@ impl Message {
     /// Every Authorization value.
     pub fn authorization(&self) -> Result<&[Credentials], HeaderError> {
         cached(&self.cache.authorization, || {
-            self.typed_all(HeaderKind::Authorization)
+            self.decode_list(HeaderKind::Authorization)
         })
-        .map(Vec::as_slice)
+        .map(|v| v.as_slice())
     }
     /// Every Proxy-Authorization value.
     pub fn proxy_authorization(&self) -> Result<&[Credentials], HeaderError> {
         cached(&self.cache.proxy_authorization, || {
-            self.typed_all(HeaderKind::ProxyAuthorization)
+            self.decode_list(HeaderKind::ProxyAuthorization)
         })
-        .map(Vec::as_slice)
+        .map(|v| v.as_slice())
     }
 
     // ---- typed, decoded per call (rarely on a hot path) ---------------------------

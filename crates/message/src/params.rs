@@ -67,13 +67,18 @@ impl Param {
     }
 }
 
-/// An ordered parameter list, looked up by case-insensitive name.
+/// An ordered parameter list, looked up by case-insensitive name, with room for `N`
+/// parameters before it allocates (header values carry more than URIs do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Params {
-    items: SmallVec<[Param; 4]>,
+pub(crate) struct Params<const N: usize = 4> {
+    items: SmallVec<[Param; N]>,
 }
 
-impl Params {
+/// URI parameters: `transport`, `lr`, `user=phone` are typical; two fit inline, which
+/// keeps a URI small enough to move cheaply.
+pub(crate) type UriParams = Params<2>;
+
+impl<const N: usize> Params<N> {
     pub fn get<'a>(&self, base: &'a str, name: &str) -> Option<Option<&'a str>> {
         self.items
             .iter()
@@ -92,7 +97,7 @@ impl Params {
 
     /// An empty list with room for `n` parameters (Digest credentials carry about ten;
     /// growing the inline buffer step by step would allocate twice).
-    pub fn with_capacity(n: usize) -> Params {
+    pub fn with_capacity(n: usize) -> Params<N> {
         Params {
             items: SmallVec::with_capacity(n),
         }

@@ -10,7 +10,7 @@ use std::fmt;
 
 use bytestring::ByteString;
 
-use crate::params::{first_char, Param, Params, Span};
+use crate::params::{Param, Span, UriParams};
 use crate::text::{
     find_byte, is_escaped_run, is_hnv_char, is_host_char, is_param_char, is_password_char,
     is_scheme_char, is_user_char, percent_decode,
@@ -142,7 +142,7 @@ pub struct SipUri {
     password: Option<Span>,
     host: Span,
     port: Option<u16>,
-    params: Params,
+    params: UriParams,
     headers: Option<Span>,
 }
 
@@ -187,42 +187,54 @@ impl SipUri {
             }
             user = Some(Span::of(base, u));
         }
-        // hostport ends at the first ';' (parameters) or '?' (headers).
-        let hp_end = hostpart
-            .bytes()
-            .position(|b| b == b';' || b == b'?')
-            .unwrap_or(hostpart.len());
-        let hostport = &hostpart[..hp_end];
-        let (host, port) = split_hostport(hostport)?;
-        let mut after = &hostpart[hp_end..];
-        let mut params = Params::default();
-        while let Some(p) = after.strip_prefix(';') {
-            let end = p
-                .bytes()
-                .position(|b| b == b';' || b == b'?')
-                .unwrap_or(p.len());
-            let item = &p[..end];
-            let (name, value) = match find_byte(item, b'=') {
-                Some(eq) => (&item[..eq], Some(&item[eq + 1..])),
-                None => (item, None),
-            };
+        // One forward scan over host, port and parameters.
+        let hb = hostpart.as_bytes();
+        let (host, mut i) = scan_host(hostpart)?;
+        let mut port = None;
+        if hb.get(i) == Some(&b':') {
+            let ps = i + 1;
+            i = ps
+                + hb[ps..]
+                    .iter()
+                    .take_while(|&&b| b != b';' && b != b'?')
+                    .count();
+            let p = &hostpart[ps..i];
+            match crate::text::parse_decimal(p, 65_535) {
+                Some(v) => port = Some(v as u16),
+                None => return err(format!("invalid port '{p}'")),
+            }
+        }
+        let mut params = UriParams::default();
+        while hb.get(i) == Some(&b';') {
+            let ns = i + 1;
+            i = ns + scan_param_chars(&hb[ns..]);
+            let name = &hostpart[ns..i];
             if name.is_empty() {
                 return err("empty URI parameter");
             }
-            if !is_escaped_run(name, is_param_char) {
-                return err(format!("invalid character in URI parameter '{name}'"));
-            }
-            if let Some(v) = value {
-                if v.is_empty() || !is_escaped_run(v, is_param_char) {
+            let mut value = None;
+            if hb.get(i) == Some(&b'=') {
+                let vs = i + 1;
+                i = vs + scan_param_chars(&hb[vs..]);
+                if i == vs {
                     return err(format!("invalid value for URI parameter '{name}'"));
                 }
+                value = Some(&hostpart[vs..i]);
+            }
+            if !matches!(hb.get(i), None | Some(b';' | b'?')) {
+                return err(format!("invalid character in URI parameter '{name}'"));
+            }
+            if (name.contains('%') && !is_escaped_run(name, is_param_char))
+                || value.is_some_and(|v| v.contains('%') && !is_escaped_run(v, is_param_char))
+            {
+                return err(format!("invalid escape in URI parameter '{name}'"));
             }
             params.push(Param::new(
                 Span::of(base, name),
                 value.map(|v| Span::of(base, v)),
             ));
-            after = &p[end..];
         }
+        let after = &hostpart[i..];
         let mut headers = None;
         if let Some(h) = after.strip_prefix('?') {
             for field in h.split('&') {
@@ -385,58 +397,48 @@ fn push_param(out: &mut String, n: &str, v: Option<&str>) {
     }
 }
 
-fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
-    if hp.is_empty() {
-        return err("URI has no host");
-    }
-    let (host, port_str) = if hp.starts_with('[') {
+/// Scans the host at the start of `hp`: a bracketed IPv6 reference, or host-name /
+/// IPv4 characters. Returns the host and the index just past it, which must be the end
+/// or one of `:`, `;`, `?`.
+fn scan_host(hp: &str) -> Result<(&str, usize), UriError> {
+    let b = hp.as_bytes();
+    let end = if b.first() == Some(&b'[') {
         let Some(close) = find_byte(hp, b']') else {
             return err("unterminated IPv6 reference in host");
         };
-        let inner = &hp[1..close];
+        let inner = &b[1..close];
         if inner.is_empty()
             || !inner
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+                .iter()
+                .all(|&c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
         {
             return err(format!("invalid IPv6 reference '{}'", &hp[..=close]));
         }
-        let rest = &hp[close + 1..];
-        match rest.strip_prefix(':') {
-            Some(p) => (&hp[..=close], Some(p)),
-            None if rest.is_empty() => (&hp[..=close], None),
-            None => {
-                return err(format!(
-                    "unexpected '{}' after IPv6 reference",
-                    first_char(rest)
-                ))
-            }
-        }
+        close + 1
     } else {
-        match find_byte(hp, b':') {
-            Some(c) => (&hp[..c], Some(&hp[c + 1..])),
-            None => (hp, None),
-        }
+        b.iter().take_while(|&&c| is_host_char(c)).count()
     };
-    if host.is_empty() {
+    if end == 0 {
         return err("URI has no host");
     }
-    if !host.starts_with('[') {
-        if let Some(b) = host.bytes().find(|&b| !is_host_char(b)) {
-            return err(format!(
-                "invalid character '{}' in host",
-                char::from(b).escape_default()
-            ));
-        }
+    match b.get(end) {
+        None | Some(b':' | b';' | b'?') => Ok((&hp[..end], end)),
+        Some(&c) if end > 0 && b[0] == b'[' => err(format!(
+            "unexpected '{}' after IPv6 reference",
+            char::from(c).escape_default()
+        )),
+        Some(&c) => err(format!(
+            "invalid character '{}' in host",
+            char::from(c).escape_default()
+        )),
     }
-    let port = match port_str {
-        None => None,
-        Some(p) => match crate::text::parse_decimal(p, 65_535) {
-            Some(v) => Some(v as u16),
-            None => return err(format!("invalid port '{p}'")),
-        },
-    };
-    Ok((host, port))
+}
+
+/// Length of the run of URI parameter characters (escapes included) at the start.
+fn scan_param_chars(b: &[u8]) -> usize {
+    b.iter()
+        .take_while(|&&c| is_param_char(c) || c == b'%')
+        .count()
 }
 
 impl fmt::Display for SipUri {
@@ -514,7 +516,7 @@ impl PartialEq for SipUri {
 pub struct TelUri {
     text: ByteString,
     number: Span,
-    params: Params,
+    params: UriParams,
 }
 
 impl TelUri {
@@ -534,7 +536,7 @@ impl TelUri {
         {
             return err(format!("invalid telephone number '{number}'"));
         }
-        let mut params = Params::default();
+        let mut params = UriParams::default();
         let mut after = &rest[end..];
         while let Some(p) = after.strip_prefix(';') {
             let e = find_byte(p, b';').unwrap_or(p.len());

@@ -327,3 +327,22 @@ fn line_ends_and_folding() {
     assert_eq!(m.contacts().unwrap().len(), 2);
     assert_eq!(m.contacts().unwrap()[1].addr().unwrap().q(), Ok(Some(500)));
 }
+
+#[test]
+fn top_via_decodes_only_the_first_value() {
+    let text = REGISTER.replace(
+        "Via: SIP/2.0/UDP 192.0.2.10:5060;rport;branch=z9hG4bK-reg-1\r\n",
+        "Via: SIP/2.0/UDP 192.0.2.10:5060;rport;branch=z9hG4bK-reg-1, SIP/2.0/UDP ;;\r\n",
+    );
+    let m = Message::parse(text.into_bytes()).unwrap();
+    assert_eq!(m.top_via().unwrap().branch(), Some("z9hG4bK-reg-1"));
+    assert!(
+        m.via().is_err(),
+        "the malformed second value is still found"
+    );
+    assert_eq!(m.validate().unwrap_err().status(), 400);
+
+    let m = register();
+    assert_eq!(m.via().unwrap().len(), 1);
+    assert!(std::ptr::eq(m.top_via().unwrap(), &m.via().unwrap()[0]));
+}

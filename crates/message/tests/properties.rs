@@ -256,8 +256,8 @@ impl GenMessage {
                 u.text()
             ));
         }
-        for (n, v) in &self.unknown {
-            s.push_str(&format!("{n}: {v}\r\n"));
+        for (i, (n, v)) in self.unknown.iter().enumerate() {
+            s.push_str(&format!("{n}-{i}: {v}\r\n"));
         }
         s.push_str(&format!(
             "{}: {}\r\n\r\n",
@@ -304,8 +304,10 @@ proptest! {
             prop_assert_eq!(a.uri().as_str(), u.text());
             prop_assert_eq!(a.expires(), Ok(*e));
         }
-        for (n, v) in &g.unknown {
-            let got = m.values(n).last().unwrap();
+        for (i, (n, v)) in g.unknown.iter().enumerate() {
+            // Names get an index suffix: two generated names may differ only in case.
+            let name = format!("{n}-{i}");
+            let got = m.value(&name).unwrap();
             prop_assert_eq!(got, v.trim_matches([' ', '\t']).as_bytes());
         }
         prop_assert_eq!(&m.body()[..], &g.body[..]);

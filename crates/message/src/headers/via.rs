@@ -218,18 +218,19 @@ impl FromHeader for Via {
             port,
             params,
         };
-        if let Some(t) = via.param("ttl") {
-            if t.and_then(|t| parse_decimal(t, 255)).is_none() {
+        // One pass over the parameters checks those with a grammar of their own.
+        for (n, v) in via.params() {
+            if n.eq_ignore_ascii_case("ttl") && v.and_then(|t| parse_decimal(t, 255)).is_none() {
                 return Err("ttl must be a number from 0 to 255".into());
             }
-        }
-        if let Some(Some(r)) = via.param("rport") {
-            if parse_decimal(r, 65_535).is_none() {
+            if n.eq_ignore_ascii_case("rport")
+                && v.is_some_and(|r| parse_decimal(r, 65_535).is_none())
+            {
                 return Err("rport must be empty or a port number".into());
             }
-        }
-        if via.param("branch").is_some_and(|b| b.is_none()) {
-            return Err("branch parameter without a value".into());
+            if n.eq_ignore_ascii_case("branch") && v.is_none() {
+                return Err("branch parameter without a value".into());
+            }
         }
         Ok(via)
     }
