@@ -159,6 +159,16 @@ pub(crate) fn parse_header_params(base: &str, rest: &str) -> Result<Params, Stri
     Ok(params)
 }
 
+/// Appends `;name` or `;name=value`: how every builder in the crate writes a parameter.
+pub(crate) fn write_param(out: &mut String, name: &str, value: Option<&str>) {
+    out.push(';');
+    out.push_str(name);
+    if let Some(v) = value {
+        out.push('=');
+        out.push_str(v);
+    }
+}
+
 pub(crate) fn first_char(s: &str) -> char {
     s.chars().next().unwrap_or(' ')
 }

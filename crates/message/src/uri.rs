@@ -10,7 +10,7 @@ use std::fmt;
 
 use bytestring::ByteString;
 
-use crate::params::{Param, Span, UriParams};
+use crate::params::{write_param, Param, Span, UriParams};
 use crate::text::{
     find_byte, is_escaped_run, is_hnv_char, is_host_char, is_param_char, is_password_char,
     is_scheme_char, is_user_char, percent_decode,
@@ -375,9 +375,9 @@ impl SipUri {
             if n.eq_ignore_ascii_case(name) {
                 continue;
             }
-            push_param(&mut out, n, v);
+            write_param(&mut out, n, v);
         }
-        push_param(&mut out, name, value);
+        write_param(&mut out, name, value);
         if let Some(h) = self.headers_str() {
             out.push('?');
             out.push_str(h);
@@ -385,15 +385,6 @@ impl SipUri {
         // The parts come from a valid URI and a caller-chosen parameter; if the caller's
         // parameter is not valid URI text, keep the original rather than panic.
         SipUri::parse(&out).unwrap_or_else(|_| self.clone())
-    }
-}
-
-fn push_param(out: &mut String, n: &str, v: Option<&str>) {
-    out.push(';');
-    out.push_str(n);
-    if let Some(v) = v {
-        out.push('=');
-        out.push_str(v);
     }
 }
 

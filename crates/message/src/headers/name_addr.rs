@@ -7,7 +7,7 @@ use std::fmt;
 use bytestring::ByteString;
 
 use super::FromHeader;
-use crate::params::{first_char, parse_header_params, Params, Span};
+use crate::params::{first_char, parse_header_params, write_param, Params, Span};
 use crate::text::{find_byte, is_token_char, is_wsp, quote, quoted_string_end, skip_lws, unquote};
 use crate::uri::Uri;
 
@@ -90,20 +90,11 @@ impl NameAddr {
         };
         for (n, v) in self.params() {
             if !n.eq_ignore_ascii_case(name) {
-                push_param(&mut s, n, v);
+                write_param(&mut s, n, v);
             }
         }
-        push_param(&mut s, name, value);
+        write_param(&mut s, name, value);
         NameAddr::from_header(&ByteString::from(s)).unwrap_or_else(|_| self.clone())
-    }
-}
-
-fn push_param(s: &mut String, n: &str, v: Option<&str>) {
-    s.push(';');
-    s.push_str(n);
-    if let Some(v) = v {
-        s.push('=');
-        s.push_str(v);
     }
 }
 

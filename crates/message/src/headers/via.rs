@@ -5,7 +5,7 @@ use std::fmt;
 use bytestring::ByteString;
 
 use super::FromHeader;
-use crate::params::{first_char, parse_header_params, Params, Span};
+use crate::params::{first_char, parse_header_params, write_param, Params, Span};
 use crate::text::{is_host_char, is_token_char, parse_decimal, skip_lws};
 
 /// The RFC 3261 branch magic cookie.
@@ -130,21 +130,12 @@ impl Via {
             } else {
                 v
             };
-            push_param(&mut s, n, v);
+            write_param(&mut s, n, v);
         }
         if !replaced {
-            push_param(&mut s, name, value);
+            write_param(&mut s, name, value);
         }
         Via::from_header(&ByteString::from(s)).unwrap_or_else(|_| self.clone())
-    }
-}
-
-fn push_param(s: &mut String, n: &str, v: Option<&str>) {
-    s.push(';');
-    s.push_str(n);
-    if let Some(v) = v {
-        s.push('=');
-        s.push_str(v);
     }
 }
 
