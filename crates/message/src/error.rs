@@ -6,12 +6,24 @@
 
 use std::fmt;
 
+use crate::message::Message;
+
 /// Why a message could not be framed or indexed at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ParseError {
     kind: ParseErrorKind,
     detail: String,
+    /// The start line and headers, when only the body could not be framed.
+    head: Option<Box<Message>>,
 }
+
+impl PartialEq for ParseError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.detail == other.detail
+    }
+}
+
+impl Eq for ParseError {}
 
 /// The class of a [`ParseError`], for code that reacts differently to each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,7 +54,20 @@ impl ParseError {
         ParseError {
             kind,
             detail: detail.into(),
+            head: None,
         }
+    }
+
+    pub(crate) fn with_head(mut self, head: Message) -> Self {
+        self.head = Some(Box::new(head));
+        self
+    }
+
+    /// The start line and headers of a datagram whose body could not be framed (a bad,
+    /// repeated or too large Content-Length), with an empty body: enough for a server
+    /// to answer `400` with [`ParseError::reason`] (RFC 4475 `clerr`, `ncl`, `mcl01`).
+    pub fn head(&self) -> Option<&Message> {
+        self.head.as_deref()
     }
 
     /// The class of error.

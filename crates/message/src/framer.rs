@@ -89,7 +89,19 @@ impl StreamFramer {
             }
             return Ok(None);
         };
-        let Some(cl) = head.content_length else {
+        let cl = match head.content_length.clone() {
+            Ok(cl) => cl,
+            Err(err) => {
+                // Framing is lost; keep the head so the peer can get a 400 before the
+                // connection is closed.
+                let raw = bytes::Bytes::copy_from_slice(&buf[..head.body_start]);
+                return Err(match assemble(raw, head, 0) {
+                    Ok(m) => err.with_head(m),
+                    Err(_) => err,
+                });
+            }
+        };
+        let Some(cl) = cl else {
             return Err(ParseError::new(
                 ParseErrorKind::MissingContentLength,
                 "Content-Length is required on stream transports",

@@ -22,7 +22,8 @@ pub(crate) struct Head {
     pub start_line: Span,
     pub fields: Vec<Field>,
     pub body_start: usize,
-    pub content_length: Option<usize>,
+    /// The announced body length, or why it cannot be read.
+    pub content_length: Result<Option<usize>, ParseError>,
 }
 
 fn e(kind: K, detail: impl Into<String>) -> ParseError {
@@ -60,7 +61,7 @@ pub(crate) fn index_head(
     };
     let mut fields: Vec<Field> = Vec::with_capacity(16);
     let mut pos = sl_end + 1;
-    let mut content_length: Option<usize> = None;
+    let mut content_length: Result<Option<usize>, ParseError> = Ok(None);
     loop {
         if pos > limits.max_message_size {
             return Err(e(K::TooLarge, "message too large"));
@@ -122,15 +123,20 @@ pub(crate) fn index_head(
         let field = index_field(buf, line_start, field_end)?;
         if field.kind == HeaderKind::ContentLength {
             if let FieldText::Raw(v) = field.value {
-                let cl = parse_content_length(&buf[v.start as usize..v.end as usize])?;
-                match content_length {
-                    Some(prev) if prev != cl => {
-                        return Err(e(
+                // A bad Content-Length is reported once the head is indexed, so that
+                // the caller still has the headers it needs to answer with a 400.
+                if content_length.is_ok() {
+                    content_length = match (
+                        parse_content_length(&buf[v.start as usize..v.end as usize]),
+                        content_length,
+                    ) {
+                        (Err(err), _) => Err(err),
+                        (Ok(cl), Ok(Some(prev))) if prev != cl => Err(e(
                             K::BadContentLength,
                             "Content-Length appears twice with different values",
-                        ))
-                    }
-                    _ => content_length = Some(cl),
+                        )),
+                        (Ok(cl), _) => Ok(Some(cl)),
+                    };
                 }
             }
         }
@@ -262,17 +268,23 @@ pub(crate) fn parse(raw: Bytes, limits: &Limits) -> Result<Message, ParseError> 
         }
     };
     let available = raw.len() - head.body_start;
-    let body_len = match head.content_length {
-        Some(cl) if cl > available => {
-            return Err(e(
-                K::ContentLengthExceedsDatagram,
-                "Content-Length larger than the datagram",
-            ))
-        }
-        Some(cl) => cl,
-        None => available,
+    let body_len = match &head.content_length {
+        Ok(Some(cl)) if *cl > available => Err(e(
+            K::ContentLengthExceedsDatagram,
+            "Content-Length larger than the datagram",
+        )),
+        Err(err) => Err(err.clone()),
+        Ok(Some(cl)) => Ok(*cl),
+        Ok(None) => Ok(available),
     };
-    assemble(raw, head, body_len)
+    match body_len {
+        Ok(len) => assemble(raw, head, len),
+        // The body cannot be framed, but the head can still be answered.
+        Err(err) => Err(match assemble(raw, head, 0) {
+            Ok(m) => err.with_head(m),
+            Err(_) => err,
+        }),
+    }
 }
 
 /// Builds the message from an indexed head; `raw` is truncated to the message.

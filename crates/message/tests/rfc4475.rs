@@ -376,14 +376,30 @@ fn badinv01() {
     assert!(m.contacts().is_err());
 }
 
+/// A framing error on a datagram whose headers are intact still lets a server answer
+/// 400 with the error's reason (RFC 4475 §3.1.2.2, §3.1.2.3, §3.3.9).
+fn answerable_400(name: &str) -> K {
+    let e = Message::parse(load(name)).expect_err(name);
+    let head = e.head().unwrap_or_else(|| panic!("{name}: head kept"));
+    assert!(head.body().is_empty());
+    let r = Message::response_to(head, 400, Some(e.reason()));
+    let r = Message::parse(r.to_bytes()).unwrap();
+    r.validate().unwrap();
+    assert_eq!(r.reason(), Some(e.reason()));
+    assert_eq!(r.call_id().unwrap(), head.call_id().unwrap());
+    e.kind()
+}
+
 #[test]
 fn clerr() {
     assert_eq!(parse_err("clerr"), K::ContentLengthExceedsDatagram);
+    assert_eq!(answerable_400("clerr"), K::ContentLengthExceedsDatagram);
 }
 
 #[test]
 fn ncl() {
     assert_eq!(parse_err("ncl"), K::BadContentLength);
+    assert_eq!(answerable_400("ncl"), K::BadContentLength);
 }
 
 #[test]
@@ -528,6 +544,14 @@ fn multi01() {
 #[test]
 fn mcl01() {
     assert_eq!(parse_err("mcl01"), K::BadContentLength);
+    assert_eq!(answerable_400("mcl01"), K::BadContentLength);
+    // On a stream the framing is lost: an error (close the connection), with the head.
+    let mut buf = bytes::BytesMut::from(&load("mcl01")[..]);
+    let e = sip_message::StreamFramer::default()
+        .next(&mut buf)
+        .unwrap_err();
+    assert_eq!(e.kind(), K::BadContentLength);
+    assert!(e.head().is_some());
 }
 
 #[test]
