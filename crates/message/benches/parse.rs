@@ -1,6 +1,8 @@
-//! Parse throughput: our lazy index parser (`sip_message`) against ezk-sip-types, the
-//! existing Rust SIP parser closest to zero-copy (see docs/benchmarks.md and
-//! shared/notes/dependencies.md §1).
+//! Parse throughput: our lazy index parser (`sip_message`) against two existing Rust SIP
+//! parsers: ezk-sip-types, the one whose design is closest to ours (raw header values kept
+//! as slices of the received `Bytes`, typed decode on request), and sipx-sip, a sans-IO
+//! parser with lazy typed headers that measured faster than ezk in
+//! shared/notes/dependencies.md §1. See docs/benchmarks.md.
 //!
 //! Two tasks on two messages:
 //! - `parse`: frame the message and index its header fields (no typed decode).
@@ -8,8 +10,8 @@
 //!   branch, From tag, To URI, Call-ID, CSeq, each Contact with its expires, Expires,
 //!   the Authorization digest parameters).
 //!
-//! After criterion has run, the bench measures each pair again, interleaved, with a
-//! plain `Instant` loop and prints the ezk/ours ratio table. Run with
+//! After criterion has run, the bench measures the three parsers again, interleaved, with
+//! a plain `Instant` loop and prints the ezk/ours and sipx/ours ratio table. Run with
 //! `cargo bench -p switchboard-message --bench parse`.
 
 use std::hint::black_box;
@@ -188,10 +190,80 @@ mod ezk {
     }
 }
 
-// ---- both sides must see the same message ----------------------------------------------
+// ---- sipx-sip ------------------------------------------------------------------------
 
-/// Checks that both parsers accept both messages and agree on the values extracted, so
-/// neither side is timed on an error path.
+mod sipx {
+    use bytes::Bytes;
+    use sipx_sip::auth::Challenge;
+    use sipx_sip::headers::{CSeq, CallId, ContactValue, Expires, From, To, Via};
+    use sipx_sip::{parse_datagram, HeaderName, Limits, Message};
+    use std::hint::black_box;
+
+    /// sipx's whole-message entry point for a datagram: frame by Content-Length, parse
+    /// the start line (including the Request-URI), split every header line into name and
+    /// value span. Header values stay undecoded until asked for. `validate()` is not
+    /// called, as ours does not validate here either.
+    pub fn parse(msg: &'static [u8]) -> Message {
+        parse_datagram(Bytes::from_static(msg), &Limits::datagram()).expect("sipx: parse")
+    }
+
+    /// sipx has no typed `expires` on a Contact address: its text is parsed as u32, as
+    /// on the ezk side.
+    pub fn contact_expires(value: Option<&[u8]>) -> Option<u32> {
+        value.map(|v| {
+            std::str::from_utf8(v)
+                .expect("sipx: expires utf-8")
+                .parse()
+                .expect("sipx: expires")
+        })
+    }
+
+    /// sipx has no parser for Authorization credentials (only for challenges, and a
+    /// function that writes an Authorization value). The closest equivalent is
+    /// `auth::Challenge::parse` on the Authorization value: it is the same
+    /// `Digest` + auth-param grammar, and it splits and unquotes every parameter
+    /// (username, uri, response, cnonce, nc included) into owned strings, but keeps only
+    /// realm, nonce, opaque, algorithm and qop. So realm and nonce are read as typed
+    /// values; username, uri and response are parsed but cannot be read back.
+    pub fn authorization(m: &Message) -> Option<Challenge> {
+        let h = m.headers().get(&HeaderName::Authorization)?;
+        Some(Challenge::parse(&h.value(), false).expect("sipx: authorization"))
+    }
+
+    /// The same values as `ours_registrar_fields`, through sipx's typed decoders
+    /// (`Headers::typed` / `typed_all`), with the two exceptions above.
+    pub fn registrar_fields(msg: &'static [u8]) {
+        let m = parse(msg);
+        let h = m.headers();
+        let via = h.typed::<Via>().expect("via").expect("via");
+        black_box(via.branch());
+        let from = h.typed::<From>().expect("from").expect("from");
+        black_box(from.tag());
+        let to = h.typed::<To>().expect("to").expect("to");
+        black_box(&to.uri);
+        black_box(h.typed::<CallId>().expect("call-id").expect("call-id"));
+        let cseq = h.typed::<CSeq>().expect("cseq").expect("cseq");
+        black_box(cseq.sequence);
+        black_box(&cseq.method);
+        for c in h.typed_all::<ContactValue>() {
+            if let ContactValue::Address(a) = c.expect("contact") {
+                black_box(&a.uri);
+                let _ = black_box(contact_expires(a.param("expires")));
+            }
+        }
+        let _ = black_box(h.typed::<Expires>());
+        if let Some(cred) = authorization(&m) {
+            black_box(&cred.realm);
+            black_box(&cred.nonce);
+        }
+        black_box(&m);
+    }
+}
+
+// ---- all sides must see the same message ----------------------------------------------
+
+/// Checks that all three parsers accept both messages and agree on the values extracted,
+/// so no side is timed on an error path.
 fn check_equivalence() {
     use ezk_sip_types::header::typed::{AuthResponse, CSeq, CallID, Contact, Expires, FromTo, Via};
     use ezk_sip_types::Name;
@@ -251,6 +323,98 @@ fn check_equivalence() {
             assert_eq!(o.uri().as_deref(), Some(z.uri.as_str()));
             assert_eq!(o.response().as_deref(), Some(z.response.as_str()));
         }
+        check_sipx(name, msg, &m);
+    }
+}
+
+/// sipx against ours, on every value `sipx::registrar_fields` reads.
+fn check_sipx(name: &str, msg: &'static [u8], m: &sip_message::Message) {
+    use sipx_sip::headers::{CSeq, CallId, ContactValue, Expires, From, To, Via};
+    let s = sipx::parse(msg);
+    let h = s.headers();
+    let req = s.as_request().expect("sipx: a request");
+    assert_eq!(
+        m.method().unwrap().as_str().as_bytes(),
+        req.method.as_bytes(),
+        "{name}: method"
+    );
+    assert_eq!(
+        m.request_uri().unwrap().as_str().as_bytes(),
+        req.uri.to_bytes().as_ref(),
+        "{name}: request-uri"
+    );
+    assert_eq!(m.body().as_ref(), s.body().as_ref(), "{name}: sipx body");
+    let via = h.typed::<Via>().unwrap().unwrap();
+    assert_eq!(
+        m.top_via().unwrap().branch().map(str::as_bytes),
+        via.branch(),
+        "{name}: sipx branch"
+    );
+    let from = h.typed::<From>().unwrap().unwrap();
+    assert_eq!(
+        m.from().unwrap().tag().map(str::as_bytes),
+        from.tag(),
+        "{name}: sipx tag"
+    );
+    let to = h.typed::<To>().unwrap().unwrap();
+    assert_eq!(
+        m.to().unwrap().uri().as_str().as_bytes(),
+        to.uri.to_bytes().as_ref(),
+        "{name}: sipx To URI"
+    );
+    assert_eq!(
+        m.call_id().unwrap().as_str().as_bytes(),
+        h.typed::<CallId>().unwrap().unwrap().0.as_slice(),
+        "{name}: sipx Call-ID"
+    );
+    let cseq = h.typed::<CSeq>().unwrap().unwrap();
+    assert_eq!(m.cseq().unwrap().seq, cseq.sequence, "{name}: sipx CSeq");
+    assert_eq!(
+        m.cseq().unwrap().method.as_str().as_bytes(),
+        cseq.method.as_bytes(),
+        "{name}: sipx CSeq method"
+    );
+    let ours_contacts = m.contacts().unwrap();
+    let sipx_contacts: Vec<ContactValue> =
+        h.typed_all::<ContactValue>().map(Result::unwrap).collect();
+    assert_eq!(
+        ours_contacts.len(),
+        sipx_contacts.len(),
+        "{name}: sipx contacts"
+    );
+    for (o, x) in ours_contacts.iter().zip(&sipx_contacts) {
+        let o = o.addr().unwrap();
+        let ContactValue::Address(x) = x else {
+            panic!("{name}: sipx wildcard Contact")
+        };
+        assert_eq!(
+            o.uri().as_str().as_bytes(),
+            x.uri.to_bytes().as_ref(),
+            "{name}: sipx Contact URI"
+        );
+        assert_eq!(
+            o.expires().unwrap(),
+            sipx::contact_expires(x.param("expires")),
+            "{name}: sipx Contact expires"
+        );
+    }
+    assert_eq!(
+        m.expires().unwrap(),
+        h.typed::<Expires>().map(|e| e.unwrap().0),
+        "{name}: sipx Expires"
+    );
+    let ours_auth = m.authorization().unwrap();
+    let sipx_auth = sipx::authorization(&s);
+    assert_eq!(
+        ours_auth.len(),
+        usize::from(sipx_auth.is_some()),
+        "{name}: sipx authorization"
+    );
+    if let (Some(o), Some(x)) = (ours_auth.first(), sipx_auth) {
+        assert_eq!(o.realm().as_deref(), Some(x.realm.as_str()));
+        assert_eq!(o.nonce().as_deref(), Some(x.nonce.as_str()));
+        assert_eq!(o.algorithm().as_deref(), Some(x.algorithm.as_str()));
+        assert_eq!(o.qop().as_deref() == Some("auth"), x.qop_auth);
     }
 }
 
@@ -266,13 +430,23 @@ fn ezk_parse_task(msg: &'static [u8]) {
     black_box(ezk::parse(msg));
 }
 
-/// (task, ours, ezk)
-const TASKS: [(&str, Task, Task); 2] = [
-    ("parse", ours_parse_task, ezk_parse_task),
+fn sipx_parse_task(msg: &'static [u8]) {
+    black_box(sipx::parse(msg));
+}
+
+/// The parsers, in column order: ours first, then the others.
+const PARSERS: [&str; 3] = ["ours", "ezk", "sipx"];
+
+/// (task, [ours, ezk, sipx])
+const TASKS: [(&str, [Task; 3]); 2] = [
+    ("parse", [ours_parse_task, ezk_parse_task, sipx_parse_task]),
     (
         "registrar-fields",
-        ours_registrar_fields,
-        ezk::registrar_fields,
+        [
+            ours_registrar_fields,
+            ezk::registrar_fields,
+            sipx::registrar_fields,
+        ],
     ),
 ];
 
@@ -281,13 +455,12 @@ fn bench_parse(c: &mut Criterion) {
     for (msg_name, msg) in MESSAGES {
         let mut g = c.benchmark_group(msg_name);
         g.throughput(Throughput::Bytes(msg.len() as u64));
-        for (task, ours, ezk) in TASKS {
-            g.bench_with_input(BenchmarkId::new("ours", task), &msg, |b, &m| {
-                b.iter(|| ours(black_box(m)))
-            });
-            g.bench_with_input(BenchmarkId::new("ezk", task), &msg, |b, &m| {
-                b.iter(|| ezk(black_box(m)))
-            });
+        for (task, fs) in TASKS {
+            for (parser, f) in PARSERS.into_iter().zip(fs) {
+                g.bench_with_input(BenchmarkId::new(parser, task), &msg, |b, &m| {
+                    b.iter(|| f(black_box(m)))
+                });
+            }
         }
         g.finish();
     }
@@ -322,34 +495,41 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Times ours and ezk in alternating rounds (so a burst of load from another process
-/// hits both) and prints the median ns/call of each and their ratio.
+/// Times the three parsers in alternating rounds (so a burst of load from another process
+/// hits all of them) and prints the median ns/call of each, each other parser's ratio to
+/// ours, and the smallest of those ratios: how much faster ours is than the fastest other
+/// parser on that case.
 fn print_ratios() {
     const ROUNDS: usize = 31;
     const ROUND: Duration = Duration::from_millis(20);
     println!();
-    println!("ezk / ours, median of {ROUNDS} interleaved rounds of ~{ROUND:?} each:");
+    println!("other / ours, median of {ROUNDS} interleaved rounds of ~{ROUND:?} each:");
     println!(
-        "{:<10} {:<17} {:>10} {:>10} {:>8}",
-        "message", "task", "ours ns", "ezk ns", "ezk/ours"
+        "{:<10} {:<17} {:>8} {:>8} {:>8} {:>9} {:>9} {:>12}",
+        "message", "task", "ours ns", "ezk ns", "sipx ns", "ezk/ours", "sipx/ours", "vs fastest"
     );
     for (msg_name, msg) in MESSAGES {
-        for (task, ours, ezk) in TASKS {
-            // Size each round from a first estimate, then warm both up.
-            let iters_for = |f: Task| {
-                let ns = time_once(f, msg, 1000);
-                ((ROUND.as_nanos() as f64 / ns) as u32).max(100)
-            };
-            let (n_ours, n_ezk) = (iters_for(ours), iters_for(ezk));
-            let (mut t_ours, mut t_ezk) = (Vec::new(), Vec::new());
+        for (task, fs) in TASKS {
+            // Size each round from a first estimate, which also warms each one up.
+            let iters: Vec<u32> = fs
+                .iter()
+                .map(|&f| {
+                    let ns = time_once(f, msg, 1000);
+                    ((ROUND.as_nanos() as f64 / ns) as u32).max(100)
+                })
+                .collect();
+            let mut times = vec![Vec::with_capacity(ROUNDS); fs.len()];
             for _ in 0..ROUNDS {
-                t_ours.push(time_once(ours, msg, n_ours));
-                t_ezk.push(time_once(ezk, msg, n_ezk));
+                for ((&f, &n), t) in fs.iter().zip(&iters).zip(&mut times) {
+                    t.push(time_once(f, msg, n));
+                }
             }
-            let (o, z) = (median(t_ours), median(t_ezk));
+            let ns: Vec<f64> = times.into_iter().map(median).collect();
+            let (o, z, x) = (ns[0], ns[1], ns[2]);
+            let (rz, rx) = (z / o, x / o);
             println!(
-                "{msg_name:<10} {task:<17} {o:>10.0} {z:>10.0} {:>7.1}x",
-                z / o
+                "{msg_name:<10} {task:<17} {o:>8.0} {z:>8.0} {x:>8.0} {rz:>8.1}x {rx:>8.1}x {:>11.1}x",
+                rz.min(rx)
             );
         }
     }
