@@ -87,7 +87,9 @@ pub fn check_datagram(data: &[u8]) {
         }
     }
     let mut changed = m.clone();
-    if m.header_count() < Limits::DEFAULT.max_headers && changed.push_header("X-Fuzz", "1").is_ok()
+    // Room for the added header and for the Content-Length that writing adds.
+    if m.header_count() + 2 <= Limits::DEFAULT.max_headers
+        && changed.push_header("X-Fuzz", "1").is_ok()
     {
         let out = changed.to_bytes();
         if out.len() > Limits::DEFAULT.max_message_size {
