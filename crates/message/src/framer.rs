@@ -37,6 +37,10 @@ pub struct StreamFramer {
     /// Total length of the message at the front of the buffer, once its head is indexed
     /// and only the body is still arriving.
     pending_total: Option<usize>,
+    /// How many bytes at the front of the buffer were already searched for the end of
+    /// the header section in vain. Without it, a peer sending a large head one byte at
+    /// a time would make every read rescan everything before it (quadratic work).
+    scanned: usize,
 }
 
 impl StreamFramer {
@@ -45,7 +49,20 @@ impl StreamFramer {
         StreamFramer {
             limits,
             pending_total: None,
+            scanned: 0,
         }
+    }
+
+    /// Whether `buf` holds the empty line that ends a header section (`LF CRLF` or
+    /// `LF LF`), searching only what was not searched before.
+    fn head_complete(&mut self, buf: &[u8]) -> bool {
+        let from = self.scanned.saturating_sub(2);
+        let found = memchr::memchr_iter(b'\n', &buf[from..]).any(|i| {
+            let rest = &buf[from + i + 1..];
+            rest.starts_with(b"\n") || rest.starts_with(b"\r\n")
+        });
+        self.scanned = if found { 0 } else { buf.len() };
+        found
     }
 
     /// Takes the next frame off the front of `buf`. `Ok(None)` means more bytes are
@@ -59,10 +76,12 @@ impl StreamFramer {
             }
             if buf.starts_with(b"\r\n\r\n") {
                 buf.advance(4);
+                self.scanned = 0;
                 return Ok(Some(Frame::Ping));
             }
             if buf.starts_with(b"\r\n") {
                 buf.advance(2);
+                self.scanned = 0;
                 return Ok(Some(Frame::Pong));
             }
             // A lone LF or CR between messages is noise; drop it.
@@ -70,8 +89,18 @@ impl StreamFramer {
                 || (buf.first() == Some(&b'\r') && buf.get(1).is_some_and(|b| *b != b'\n'))
             {
                 buf.advance(1);
+                self.scanned = 0;
             }
             if buf.is_empty() {
+                return Ok(None);
+            }
+            if !self.head_complete(buf) {
+                if buf.len() > self.limits.max_message_size {
+                    return Err(ParseError::new(
+                        ParseErrorKind::TooLarge,
+                        "message too large",
+                    ));
+                }
                 return Ok(None);
             }
         }
@@ -120,6 +149,7 @@ impl StreamFramer {
         }
         self.pending_total = None;
         let raw = buf.split_to(total).freeze();
+        self.scanned = 0;
         let mut msg = assemble(raw, head, cl)?;
         msg.set_limits(&self.limits);
         Ok(Some(Frame::Message(msg)))

@@ -346,3 +346,28 @@ fn top_via_decodes_only_the_first_value() {
     assert_eq!(m.via().unwrap().len(), 1);
     assert!(std::ptr::eq(m.top_via().unwrap(), &m.via().unwrap()[0]));
 }
+
+#[test]
+fn framer_takes_a_large_head_fed_one_byte_at_a_time() {
+    let mut text = String::from("OPTIONS sip:a@example.com SIP/2.0\r\n");
+    for i in 0..200 {
+        text.push_str(&format!("X-Filler-{i}: {}\r\n", "v".repeat(100)));
+    }
+    text.push_str("Content-Length: 2\r\n\r\nok");
+    let mut f = StreamFramer::default();
+    let mut buf = BytesMut::new();
+    let mut frames = Vec::new();
+    for b in text.as_bytes() {
+        buf.extend_from_slice(&[*b]);
+        while let Some(frame) = f.next(&mut buf).unwrap() {
+            frames.push(frame);
+        }
+    }
+    assert_eq!(frames.len(), 1);
+    let Frame::Message(m) = &frames[0] else {
+        panic!("message expected")
+    };
+    assert_eq!(&m.raw()[..], text.as_bytes());
+    assert_eq!(m.header_count(), 201);
+    assert_eq!(&m.body()[..], b"ok");
+}
