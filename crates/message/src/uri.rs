@@ -206,6 +206,9 @@ impl SipUri {
         }
         let mut params = UriParams::default();
         while hb.get(i) == Some(&b';') {
+            if params.len() >= MAX_URI_PARAMS {
+                return err("too many URI parameters");
+            }
             let ns = i + 1;
             i = ns + scan_param_chars(&hb[ns..]);
             let name = &hostpart[ns..i];
@@ -438,6 +441,10 @@ impl fmt::Display for SipUri {
     }
 }
 
+/// Most parameters one URI may carry. Real URIs carry a handful; the bound keeps the
+/// RFC 3261 comparison (which matches parameters pairwise) cheap whatever arrives.
+pub const MAX_URI_PARAMS: usize = 64;
+
 /// Parameters that must be present in both URIs (with equal values) if present in
 /// either, per RFC 3261 §19.1.4.
 const MUST_MATCH: [&str; 5] = ["user", "ttl", "method", "maddr", "transport"];
@@ -530,6 +537,9 @@ impl TelUri {
         let mut params = UriParams::default();
         let mut after = &rest[end..];
         while let Some(p) = after.strip_prefix(';') {
+            if params.len() >= MAX_URI_PARAMS {
+                return err("too many URI parameters");
+            }
             let e = find_byte(p, b';').unwrap_or(p.len());
             let item = &p[..e];
             let (n, v) = match find_byte(item, b'=') {
@@ -762,6 +772,19 @@ mod tests {
         let o = Uri::parse("soap.beep://192.0.2.103:3002").unwrap();
         assert!(matches!(o, Uri::Other(_)));
         assert_eq!(o.scheme(), "soap.beep");
+    }
+
+    #[test]
+    fn parameter_count_is_bounded() {
+        let ok = format!("sip:a@b{}", ";p".repeat(MAX_URI_PARAMS));
+        assert!(Uri::parse(&ok).is_ok());
+        let too_many = format!("sip:a@b{}", ";p".repeat(MAX_URI_PARAMS + 1));
+        assert_eq!(
+            Uri::parse(&too_many).unwrap_err().to_string(),
+            "too many URI parameters"
+        );
+        let tel = format!("tel:+1{}", ";p".repeat(MAX_URI_PARAMS + 1));
+        assert!(Uri::parse(&tel).is_err());
     }
 
     #[test]
