@@ -1,0 +1,16 @@
+//! The object store ("sorcery"): typed configuration and state objects behind wizards
+//! (configuration files, memory, the local persistent store, SQL), layered as
+//! `sorcery.conf` says. Services read objects only through it.
+//!
+//! This crate starts with the mapping: which wizards hold each type, in what order,
+//! and where each realtime table lives ([`mapping`]). The typed objects and the wizards
+//! themselves come next (see the configuration issue).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod mapping;
+
+pub use mapping::{
+    load_mapping, Connection, Layer, Mapping, MappingError, UnqualifiedFetch, Wizard,
+};
