@@ -3,12 +3,14 @@
 //! `sorcery.conf` says. Services read objects only through it.
 //!
 //! This crate starts with the mapping: which wizards hold each type, in what order,
-//! and where each realtime table lives ([`mapping`]). The typed objects and the wizards
+//! and where each realtime table lives ([`mapping`]); and codec preference lists
+//! ([`codecs`]). The typed objects and the wizards
 //! themselves come next (see the configuration issue).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod codecs;
 pub mod mapping;
 
 pub use mapping::{
