@@ -8,6 +8,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
 
 use crate::error::HeaderError;
+use crate::limits::Limits;
 use crate::message::{text_in, Field, Message, StartLine, Version};
 use crate::method::Method;
 use crate::name::{HeaderKind, HeaderName};
@@ -124,7 +125,13 @@ impl Message {
     }
 
     fn empty(start: StartLine) -> Message {
-        Message::from_parts(Bytes::new(), start, Vec::new(), Bytes::new())
+        Message::from_parts(
+            Bytes::new(),
+            start,
+            Vec::new(),
+            Bytes::new(),
+            &Limits::DEFAULT,
+        )
     }
 
     /// A new request with no headers (add Via, From, To, Call-ID, CSeq, Max-Forwards).

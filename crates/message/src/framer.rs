@@ -124,7 +124,7 @@ impl StreamFramer {
                 // Framing is lost; keep the head so the peer can get a 400 before the
                 // connection is closed.
                 let raw = bytes::Bytes::copy_from_slice(&buf[..head.body_start]);
-                return Err(match assemble(raw, head, 0) {
+                return Err(match assemble(raw, head, 0, &self.limits) {
                     Ok(m) => err.with_head(m),
                     Err(_) => err,
                 });
@@ -150,8 +150,7 @@ impl StreamFramer {
         self.pending_total = None;
         let raw = buf.split_to(total).freeze();
         self.scanned = 0;
-        let mut msg = assemble(raw, head, cl)?;
-        msg.set_limits(&self.limits);
+        let msg = assemble(raw, head, cl, &self.limits)?;
         Ok(Some(Frame::Message(msg)))
     }
 }

@@ -145,9 +145,7 @@ impl Message {
         bytes: impl Into<Bytes>,
         limits: &Limits,
     ) -> Result<Message, ParseError> {
-        let mut m = parse::parse(bytes.into(), limits)?;
-        m.limits = *limits;
-        Ok(m)
+        parse::parse(bytes.into(), limits)
     }
 
     pub(crate) fn from_parts(
@@ -155,6 +153,7 @@ impl Message {
         start: StartLine,
         fields: Vec<Field>,
         body: Bytes,
+        limits: &Limits,
     ) -> Message {
         Message {
             raw,
@@ -163,13 +162,9 @@ impl Message {
             body,
             owned: Vec::new(),
             modified: false,
-            limits: Limits::DEFAULT,
+            limits: *limits,
             cache: Box::default(),
         }
-    }
-
-    pub(crate) fn set_limits(&mut self, limits: &Limits) {
-        self.limits = *limits;
     }
 
     pub(crate) fn invalidate(&mut self) {

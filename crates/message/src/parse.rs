@@ -278,9 +278,9 @@ pub(crate) fn parse(raw: Bytes, limits: &Limits) -> Result<Message, ParseError> 
         Ok(None) => Ok(available),
     };
     match body_len {
-        Ok(len) => assemble(raw, head, len),
+        Ok(len) => assemble(raw, head, len, limits),
         // The body cannot be framed, but the head can still be answered.
-        Err(err) => Err(match assemble(raw, head, 0) {
+        Err(err) => Err(match assemble(raw, head, 0, limits) {
             Ok(m) => err.with_head(m),
             Err(_) => err,
         }),
@@ -288,12 +288,17 @@ pub(crate) fn parse(raw: Bytes, limits: &Limits) -> Result<Message, ParseError> 
 }
 
 /// Builds the message from an indexed head; `raw` is truncated to the message.
-pub(crate) fn assemble(mut raw: Bytes, head: Head, body_len: usize) -> Result<Message, ParseError> {
+pub(crate) fn assemble(
+    mut raw: Bytes,
+    head: Head,
+    body_len: usize,
+    limits: &Limits,
+) -> Result<Message, ParseError> {
     let end = head.body_start + body_len;
     raw.truncate(end);
     let body = raw.slice(head.body_start..end);
     let start = parse_start_line(&raw, head.start_line)?;
-    Ok(Message::from_parts(raw, start, head.fields, body))
+    Ok(Message::from_parts(raw, start, head.fields, body, limits))
 }
 
 fn parse_start_line(raw: &Bytes, span: Span) -> Result<StartLine, ParseError> {
