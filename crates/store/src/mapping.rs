@@ -314,7 +314,7 @@ fn database_urls(
 fn families(
     cfg: Option<&Config>,
     warnings: &mut Vec<String>,
-) -> BTreeMap<String, (String, String, String, Origin)> {
+) -> BTreeMap<String, (String, String, String)> {
     let mut out = BTreeMap::new();
     let Some(cfg) = cfg else { return out };
     for s in cfg.objects().filter(|s| s.name == "settings") {
@@ -334,10 +334,7 @@ fn families(
                         .filter(|t| !t.is_empty())
                         .unwrap_or(&v.name.as_str())
                         .to_string();
-                    out.insert(
-                        v.name.clone(),
-                        (driver.to_owned(), conn.to_owned(), table, v.origin.clone()),
-                    );
+                    out.insert(v.name.clone(), (driver.to_owned(), conn.to_owned(), table));
                 }
                 _ => warnings.push(format!(
                     "{}: '{}' should be 'driver,connection[,table]'; family ignored",
@@ -366,7 +363,7 @@ fn yes(v: &str) -> bool {
 
 fn wizard(
     value: &str,
-    families: &BTreeMap<String, (String, String, String, Origin)>,
+    families: &BTreeMap<String, (String, String, String)>,
     urls: &BTreeMap<String, String>,
 ) -> Result<Wizard, String> {
     let parts: Vec<&str> = value.split(',').map(str::trim).collect();
@@ -439,7 +436,7 @@ fn wizard(
                     _ => return Err(format!("unknown realtime option '{n}={v}'")),
                 }
             }
-            let Some((driver, conn, table, _)) = families.get(*family) else {
+            let Some((driver, conn, table)) = families.get(*family) else {
                 return Err(format!(
                     "realtime family '{family}' has no line in extconfig.conf [settings] (e.g. {family} => odbc,asterisk)"
                 ));
