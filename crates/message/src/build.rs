@@ -9,7 +9,7 @@ use bytestring::ByteString;
 
 use crate::error::HeaderError;
 use crate::limits::Limits;
-use crate::message::{text_in, Field, Message, StartLine, Version};
+use crate::message::{field_named, Field, Message, StartLine, Version};
 use crate::method::Method;
 use crate::name::{HeaderKind, HeaderName};
 use crate::params::Span;
@@ -364,11 +364,5 @@ impl Message {
 }
 
 fn field_matches(raw: &Bytes, owned: &[ByteString], f: &Field, name: &HeaderName) -> bool {
-    match name {
-        HeaderName::Known(k) => f.kind == *k,
-        HeaderName::Other(s) => {
-            f.kind == HeaderKind::Other
-                && text_in(raw, owned, &f.name).eq_ignore_ascii_case(s.as_bytes())
-        }
-    }
+    field_named(raw, owned, f, name.kind(), name.as_str().as_bytes())
 }

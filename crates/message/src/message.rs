@@ -268,11 +268,7 @@ impl Message {
         let kind = HeaderKind::from_name(name.as_bytes());
         self.fields
             .iter()
-            .filter(move |f| {
-                f.kind == kind
-                    && (kind != HeaderKind::Other
-                        || self.text_of(&f.name).eq_ignore_ascii_case(name.as_bytes()))
-            })
+            .filter(move |f| field_named(&self.raw, &self.owned, f, kind, name.as_bytes()))
             .map(|f| self.text_of(&f.value))
     }
 
@@ -559,6 +555,19 @@ pub(crate) fn text_in<'a>(raw: &'a Bytes, owned: &'a [ByteString], t: &FieldText
         FieldText::Raw(s) => raw.get(s.start as usize..s.end as usize).unwrap_or(b""),
         FieldText::Owned(i) => owned.get(*i as usize).map_or(b"", |b| b.as_bytes()),
     }
+}
+
+/// Whether field `f` is the header `kind` (for [`HeaderKind::Other`], the one called
+/// `name`, compared case-insensitively).
+pub(crate) fn field_named(
+    raw: &Bytes,
+    owned: &[ByteString],
+    f: &Field,
+    kind: HeaderKind,
+    name: &[u8],
+) -> bool {
+    f.kind == kind
+        && (kind != HeaderKind::Other || text_in(raw, owned, &f.name).eq_ignore_ascii_case(name))
 }
 
 fn cached<T>(
