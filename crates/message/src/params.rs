@@ -3,7 +3,7 @@
 
 use smallvec::SmallVec;
 
-use crate::text::{is_token_char, quoted_string_end, skip_lws};
+use crate::text::{is_token_char, quoted_string_end, skip_lws, split_token};
 
 /// A byte range inside an owner's text. `u32` keeps a span at 8 bytes; the parser's
 /// limits keep every message far below 4 GiB.
@@ -127,16 +127,15 @@ pub(crate) fn parse_header_params(base: &str, rest: &str) -> Result<Params, Stri
             ));
         };
         s = skip_lws(after_semi);
-        let name_len = s.bytes().take_while(|&b| is_token_char(b)).count();
-        if name_len == 0 {
+        let (name, rest) = split_token(s);
+        if name.is_empty() {
             return Err(if s.is_empty() || s.starts_with(';') {
                 "empty parameter".to_owned()
             } else {
                 format!("invalid character '{}' in a parameter name", first_char(s))
             });
         }
-        let name = &s[..name_len];
-        s = skip_lws(&s[name_len..]);
+        s = skip_lws(rest);
         let mut value = None;
         if let Some(after_eq) = s.strip_prefix('=') {
             s = skip_lws(after_eq);

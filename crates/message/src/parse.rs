@@ -14,7 +14,7 @@ use crate::message::{Field, FieldText, Message, StartLine, Version};
 use crate::method::Method;
 use crate::name::HeaderKind;
 use crate::params::Span;
-use crate::text::find_byte_in;
+use crate::text::{find_byte_in, is_lws};
 use crate::uri::Uri;
 
 /// The start line and header fields, before the body is known.
@@ -160,10 +160,6 @@ fn strip_cr(buf: &[u8], lf: usize) -> usize {
     }
 }
 
-fn is_lws_byte(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-}
-
 fn index_field(buf: &[u8], start: usize, end: usize) -> Result<Field, ParseError> {
     let line = &buf[start..end];
     let name_len = line
@@ -199,11 +195,11 @@ fn index_field(buf: &[u8], start: usize, end: usize) -> Result<Field, ParseError
     }
     i += 1;
     let mut vs = i;
-    while vs < line.len() && is_lws_byte(line[vs]) {
+    while vs < line.len() && is_lws(line[vs]) {
         vs += 1;
     }
     let mut ve = line.len();
-    while ve > vs && is_lws_byte(line[ve - 1]) {
+    while ve > vs && is_lws(line[ve - 1]) {
         ve -= 1;
     }
     Ok(Field {

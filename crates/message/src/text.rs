@@ -130,6 +130,12 @@ pub fn is_scheme_char(b: u8) -> bool {
     class(b, SCHEME)
 }
 
+/// Splits `s` into its leading run of token characters (possibly empty) and the rest.
+pub fn split_token(s: &str) -> (&str, &str) {
+    let n = s.bytes().take_while(|&b| is_token_char(b)).count();
+    s.split_at(n)
+}
+
 /// True when every byte is a token character and there is at least one.
 pub fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_token_char)

@@ -11,7 +11,7 @@ use bytestring::ByteString;
 
 use super::FromHeader;
 use crate::params::{first_char, Param, Params, Span};
-use crate::text::{is_token_char, quoted_string_end, skip_lws, unquote};
+use crate::text::{is_token_char, quoted_string_end, skip_lws, split_token, unquote};
 
 /// A scheme followed by comma-separated `name=value` parameters.
 #[derive(Debug, Clone)]
@@ -121,12 +121,11 @@ impl FromHeader for AuthValue {
     fn from_header(text: &ByteString) -> Result<Self, String> {
         let base: &str = text;
         let s = skip_lws(base);
-        let n = s.bytes().take_while(|&b| is_token_char(b)).count();
-        if n == 0 {
+        let (scheme, rest) = split_token(s);
+        if scheme.is_empty() {
             return Err("missing authentication scheme".into());
         }
-        let scheme = &s[..n];
-        let mut s = skip_lws(&s[n..]);
+        let mut s = skip_lws(rest);
         let mut params = Params::with_capacity(12);
         let mut first = true;
         while !s.is_empty() {
@@ -136,12 +135,11 @@ impl FromHeader for AuthValue {
                 })?);
             }
             first = false;
-            let n = s.bytes().take_while(|&b| is_token_char(b)).count();
-            if n == 0 {
+            let (name, rest) = split_token(s);
+            if name.is_empty() {
                 return Err("empty authentication parameter".into());
             }
-            let name = &s[..n];
-            s = skip_lws(&s[n..]);
+            s = skip_lws(rest);
             s = skip_lws(
                 s.strip_prefix('=')
                     .ok_or_else(|| format!("parameter '{name}' has no value"))?,

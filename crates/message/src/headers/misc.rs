@@ -9,7 +9,7 @@ use super::{parse_u32, truncate, FromHeader};
 use crate::limits::Limits;
 use crate::method::Method;
 use crate::params::{first_char, parse_header_params, Params, Span};
-use crate::text::{is_token_char, is_word_char, skip_lws, unquote};
+use crate::text::{is_word_char, skip_lws, split_token, unquote};
 
 /// Max-Forwards: 0 ..= 255 (RFC 3261 §20.22); leading zeros allowed.
 impl FromHeader for u8 {
@@ -147,21 +147,19 @@ impl FromHeader for MediaType {
     fn from_header(value: &ByteString) -> Result<Self, String> {
         let base: &str = value;
         let s = skip_lws(base);
-        let n = s.bytes().take_while(|&b| is_token_char(b)).count();
-        if n == 0 {
+        let (mtype, rest) = split_token(s);
+        if mtype.is_empty() {
             return Err("missing media type".into());
         }
-        let mtype = &s[..n];
-        let s = skip_lws(&s[n..])
+        let s = skip_lws(rest)
             .strip_prefix('/')
             .ok_or("expected type/subtype")?;
         let s = skip_lws(s);
-        let n = s.bytes().take_while(|&b| is_token_char(b)).count();
-        if n == 0 {
+        let (subtype, rest) = split_token(s);
+        if subtype.is_empty() {
             return Err("missing media subtype".into());
         }
-        let subtype = &s[..n];
-        let params = parse_header_params(base, &s[n..])?;
+        let params = parse_header_params(base, rest)?;
         Ok(MediaType {
             text: value.clone(),
             mtype: Span::of(base, mtype),
@@ -190,18 +188,18 @@ impl TokenWithParams {
     fn parse(value: &ByteString, what: &str) -> Result<Self, String> {
         let base: &str = value;
         let s = skip_lws(base);
-        let n = s.bytes().take_while(|&b| is_token_char(b)).count();
-        if n == 0 {
+        let (token, rest) = split_token(s);
+        if token.is_empty() {
             return Err(if s.is_empty() {
                 format!("missing {what}")
             } else {
                 format!("invalid character '{}' in {what}", first_char(s))
             });
         }
-        let params = parse_header_params(base, &s[n..])?;
+        let params = parse_header_params(base, rest)?;
         Ok(TokenWithParams {
             text: value.clone(),
-            token: Span::of(base, &s[..n]),
+            token: Span::of(base, token),
             params,
         })
     }

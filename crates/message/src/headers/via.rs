@@ -6,7 +6,7 @@ use bytestring::ByteString;
 
 use super::FromHeader;
 use crate::params::{first_char, parse_header_params, write_param, Params, Span};
-use crate::text::{is_host_char, is_token_char, parse_decimal, skip_lws};
+use crate::text::{is_host_char, parse_decimal, skip_lws, split_token};
 
 /// The RFC 3261 branch magic cookie.
 pub const BRANCH_COOKIE: &str = "z9hG4bK";
@@ -147,30 +147,25 @@ fn bracket_v6(host: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn take_token(s: &str) -> (&str, &str) {
-    let n = s.bytes().take_while(|&b| is_token_char(b)).count();
-    (&s[..n], &s[n..])
-}
-
 impl FromHeader for Via {
     fn from_header(text: &ByteString) -> Result<Self, String> {
         let base: &str = text;
         let s = skip_lws(base);
-        let (name, s) = take_token(s);
+        let (name, s) = split_token(s);
         if name.is_empty() {
             return Err("missing protocol name".into());
         }
         let s = skip_lws(s)
             .strip_prefix('/')
             .ok_or("expected '/' after the protocol name")?;
-        let (version, s) = take_token(skip_lws(s));
+        let (version, s) = split_token(skip_lws(s));
         if version.is_empty() {
             return Err("missing protocol version".into());
         }
         let s = skip_lws(s)
             .strip_prefix('/')
             .ok_or("expected '/' after the protocol version")?;
-        let (transport, s) = take_token(skip_lws(s));
+        let (transport, s) = split_token(skip_lws(s));
         if transport.is_empty() {
             return Err("missing transport".into());
         }
