@@ -12,6 +12,7 @@
 
 pub mod codecs;
 pub mod mapping;
+pub mod raw;
 
 pub use mapping::{
     load_mapping, Connection, Layer, Mapping, MappingError, UnqualifiedFetch, Wizard,
