@@ -13,6 +13,7 @@
 pub mod codecs;
 pub mod mapping;
 pub mod raw;
+pub mod wizard;
 
 pub use mapping::{
     load_mapping, Connection, Layer, Mapping, MappingError, UnqualifiedFetch, Wizard,
