@@ -11,8 +11,13 @@
 #![warn(missing_docs)]
 
 pub mod codecs;
+pub mod load;
 pub mod mapping;
+pub mod net;
+pub mod object;
 pub mod raw;
+pub mod types;
+pub mod value;
 pub mod wizard;
 
 pub use mapping::{
