@@ -1,0 +1,419 @@
+//! The whole object store of a server: one [`TypeStore`] per res_pjsip type, its
+//! layers built from the sorcery mapping, file layers loaded from the configuration
+//! directory (pjsip.conf and the config wizard's pjsip_wizard.conf), and reload.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use asterisk_conf::{load, Config, LoadOptions, Source};
+
+use crate::load::{load_type, select, unknown_types, Criteria};
+use crate::mapping::{load_mapping, Connection, Mapping, Wizard};
+use crate::raw::RawObject;
+use crate::store::{BoxFuture, Layer, ReloadCount, TableBackend, TypeStore};
+use crate::types::*;
+use crate::wizard;
+
+/// The file the config wizard reads.
+pub const WIZARD_FILE: &str = "pjsip_wizard.conf";
+
+/// The types the config wizard generates, in the order it generates them.
+const WIZARD_TYPES: [&str; 6] = ["endpoint", "aor", "auth", "identify", "registration", "phoneprov"];
+
+/// Opens database tables for realtime and local-store layers (implemented over SQL by
+/// the `sql` module; a trait so the store's rules can be tested without a database).
+pub trait TableOpener: Send + Sync {
+    /// Opens the table `connection.table` holding objects of `object_type`.
+    fn open<'a>(
+        &'a self,
+        connection: &'a Connection,
+        object_type: &'static str,
+    ) -> BoxFuture<'a, Result<Box<dyn TableBackend>, String>>;
+}
+
+/// Where a snapshot layer's objects come from.
+#[derive(Debug, Clone)]
+enum SnapshotSource {
+    File {
+        file: String,
+        criteria: Vec<(String, String)>,
+        explicit_name: Option<String>,
+        single_object: bool,
+    },
+    Wizard,
+}
+
+/// Everything a load or reload found worth telling.
+#[derive(Debug, Default, Clone)]
+pub struct LoadReport {
+    /// Problems that dropped something (an object, a type's file objects, a file),
+    /// each naming file:line, object, option and why.
+    pub errors: Vec<String>,
+    /// Problems that dropped nothing (skipped lines, unknown types).
+    pub warnings: Vec<String>,
+    /// Objects loaded from files and the wizard, per type.
+    pub loaded: BTreeMap<&'static str, usize>,
+    /// Objects that failed to load, per type.
+    pub dropped: BTreeMap<&'static str, usize>,
+    /// What changed per type (on reload).
+    pub changes: BTreeMap<&'static str, ReloadCount>,
+}
+
+impl LoadReport {
+    /// Whether any object, type or file was dropped.
+    pub fn dropped_any(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}
+
+macro_rules! each_type {
+    ($m:ident) => {
+        $m!(endpoint, Endpoint);
+        $m!(aor, Aor);
+        $m!(auth, Auth);
+        $m!(contact, Contact);
+        $m!(transport, Transport);
+        $m!(identify, Identify);
+        $m!(registration, Registration);
+        $m!(domain_alias, DomainAlias);
+        $m!(acl, AclObject);
+        $m!(global, Global);
+        $m!(system, System);
+        $m!(resource_list, ResourceList);
+        $m!(phoneprov, PhoneProv);
+    };
+}
+
+/// Every object type a server uses, with its layers.
+pub struct Objects {
+    source: Arc<dyn Source + Send + Sync>,
+    mapping: Mapping,
+    snapshots: HashMap<&'static str, Vec<(usize, SnapshotSource)>>,
+    /// Endpoints.
+    pub endpoint: TypeStore<Endpoint>,
+    /// AORs.
+    pub aor: TypeStore<Aor>,
+    /// Auths.
+    pub auth: TypeStore<Auth>,
+    /// Contacts (registered and static).
+    pub contact: TypeStore<Contact>,
+    /// Transports.
+    pub transport: TypeStore<Transport>,
+    /// Identify rules.
+    pub identify: TypeStore<Identify>,
+    /// Outbound registrations.
+    pub registration: TypeStore<Registration>,
+    /// Domain aliases.
+    pub domain_alias: TypeStore<DomainAlias>,
+    /// Global ACLs.
+    pub acl: TypeStore<AclObject>,
+    /// The global settings object.
+    pub global: TypeStore<Global>,
+    /// The system settings object.
+    pub system: TypeStore<System>,
+    /// Resource lists.
+    pub resource_list: TypeStore<ResourceList>,
+    /// Phone provisioning.
+    pub phoneprov: TypeStore<PhoneProv>,
+}
+
+/// Options for [`Objects::open`].
+pub struct OpenOptions<'a> {
+    /// The configuration files.
+    pub source: Arc<dyn Source + Send + Sync>,
+    /// URL of the local store (the `astdb` role), e.g. `sqlite:///var/lib/switchboard/switchboard.db`.
+    pub local_store_url: String,
+    /// Opens database tables; `None` makes realtime and local-store layers fail with a
+    /// clear error (useful to check files alone).
+    pub tables: Option<&'a dyn TableOpener>,
+}
+
+impl Objects {
+    /// Builds the layers from `sorcery.conf`/`extconfig.conf`/`switchboard.conf` and
+    /// loads the file objects. Fails only when the mapping itself is broken (without
+    /// it no object can be found); everything else goes into the report.
+    pub async fn open(opts: OpenOptions<'_>) -> Result<(Objects, LoadReport), Vec<String>> {
+        let mapping = load_mapping(opts.source.as_ref())
+            .map_err(|errs| errs.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+        let mut report = LoadReport {
+            warnings: mapping.warnings.clone(),
+            ..LoadReport::default()
+        };
+        let mut snapshots: HashMap<&'static str, Vec<(usize, SnapshotSource)>> = HashMap::new();
+
+        let mut objects = Objects {
+            source: Arc::clone(&opts.source),
+            mapping: Mapping::defaults(),
+            snapshots: HashMap::new(),
+            endpoint: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
+            aor: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
+            auth: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
+            contact: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
+            transport: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
+            identify: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
+            registration: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
+            domain_alias: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
+            acl: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
+            global: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
+            system: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
+            resource_list: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
+            phoneprov: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
+        };
+        objects.mapping = mapping;
+        objects.snapshots = snapshots;
+        objects.load_files(&mut report);
+        Ok((objects, report))
+    }
+
+    /// The sorcery mapping in use.
+    pub fn mapping(&self) -> &Mapping {
+        &self.mapping
+    }
+
+    /// Re-reads every file and replaces the file objects. A file that cannot be parsed
+    /// keeps its previous objects; a type that fails (duplicate names) keeps its
+    /// previous objects; an object that fails keeps its previous version. Database
+    /// layers are not touched (they are read live). The layering itself (sorcery.conf)
+    /// is read at start only.
+    pub fn reload(&self) -> LoadReport {
+        let mut report = LoadReport::default();
+        self.load_files(&mut report);
+        report
+    }
+
+    fn load_files(&self, report: &mut LoadReport) {
+        let opts = LoadOptions::default();
+        // Every file named by a snapshot layer, parsed once.
+        let mut files: HashMap<String, Option<Config>> = HashMap::new();
+        for specs in self.snapshots.values() {
+            for (_, spec) in specs {
+                if let SnapshotSource::File { file, .. } = spec {
+                    if files.contains_key(file) {
+                        continue;
+                    }
+                    let parsed = match self.source.resolve(file) {
+                        Ok(found) if found.is_empty() => {
+                            report
+                                .warnings
+                                .push(format!("{file}: not found; no objects from it"));
+                            Some(Config::default())
+                        }
+                        _ => match load(self.source.as_ref(), file, &opts) {
+                            Ok(c) => {
+                                report.warnings.extend(c.warnings.iter().map(|w| w.to_string()));
+                                let known: Vec<&str> =
+                                    crate::mapping::TYPES.iter().map(|(t, _)| *t).collect();
+                                let mut known = known;
+                                known.push("wizard");
+                                report.warnings.extend(unknown_types(&c, &known));
+                                Some(c)
+                            }
+                            Err(e) => {
+                                report.errors.push(format!(
+                                    "{e}; the whole file was not applied (previous objects kept)"
+                                ));
+                                None
+                            }
+                        },
+                    };
+                    files.insert(file.clone(), parsed);
+                }
+            }
+        }
+        // The config wizard's objects.
+        let wizard_objects: Option<Vec<RawObject>> = match self.source.resolve(WIZARD_FILE) {
+            Ok(found) if !found.is_empty() => match load(self.source.as_ref(), WIZARD_FILE, &opts)
+            {
+                Ok(c) => {
+                    report.warnings.extend(c.warnings.iter().map(|w| w.to_string()));
+                    let expansion = wizard::expand(&c);
+                    report
+                        .errors
+                        .extend(expansion.errors.iter().map(|e| format!("{e} (wizard not applied)")));
+                    Some(expansion.objects)
+                }
+                Err(e) => {
+                    report.errors.push(format!(
+                        "{e}; the whole file was not applied (previous objects kept)"
+                    ));
+                    None
+                }
+            },
+            _ => Some(Vec::new()),
+        };
+
+        macro_rules! load_layers {
+            ($field:ident, $ty:ty) => {{
+                let t = <$ty as crate::object::Object>::TYPE;
+                for (index, spec) in self.snapshots.get(t).map(Vec::as_slice).unwrap_or(&[]) {
+                    let (raws, single) = match spec {
+                        SnapshotSource::File {
+                            file,
+                            criteria,
+                            explicit_name,
+                            single_object,
+                        } => {
+                            let Some(Some(config)) = files.get(file) else {
+                                continue;
+                            };
+                            (
+                                select_by::<$ty>(config, t, criteria, explicit_name.as_deref()),
+                                *single_object,
+                            )
+                        }
+                        SnapshotSource::Wizard => {
+                            let Some(all) = &wizard_objects else { continue };
+                            let raws: Vec<RawObject> =
+                                all.iter().filter(|r| r.object_type == t).cloned().collect();
+                            (raws, false)
+                        }
+                    };
+                    let loaded = load_type::<$ty>(&raws, single);
+                    if let Some(why) = loaded.failed {
+                        report.errors.push(format!("{why} (previous {t} objects kept)"));
+                        continue;
+                    }
+                    let failed_ids: Vec<String> =
+                        loaded.errors.iter().map(|e| e.id.clone()).collect();
+                    *report.dropped.entry(t).or_default() += loaded.errors.len();
+                    report.errors.extend(loaded.errors.iter().map(|e| e.to_string()));
+                    *report.loaded.entry(t).or_default() += loaded.objects.len();
+                    let count = self.$field.replace_snapshot(*index, loaded.objects, &failed_ids);
+                    let total = report.changes.entry(t).or_default();
+                    total.added += count.added;
+                    total.changed += count.changed;
+                    total.unchanged += count.unchanged;
+                    total.removed += count.removed;
+                    total.kept_previous += count.kept_previous;
+                }
+            }};
+        }
+        each_type!(load_layers);
+    }
+}
+
+async fn build_type<T: crate::object::HasTables>(
+    mapping: &Mapping,
+    opts: &OpenOptions<'_>,
+    report: &mut LoadReport,
+    snapshots: &mut HashMap<&'static str, Vec<(usize, SnapshotSource)>>,
+) -> TypeStore<T> {
+    let t = T::TYPE;
+    let mut layers: Vec<Layer<T>> = Vec::new();
+    let mut specs = Vec::new();
+    for layer in mapping.layers(t) {
+        let built = match &layer.wizard {
+            Wizard::Config {
+                file,
+                criteria,
+                explicit_name,
+                single_object,
+                ..
+            } => {
+                specs.push((
+                    layers.len(),
+                    SnapshotSource::File {
+                        file: file.clone(),
+                        criteria: criteria.clone(),
+                        explicit_name: explicit_name.clone(),
+                        single_object: *single_object,
+                    },
+                ));
+                Some(Layer::snapshot(format!("config {file}")))
+            }
+            Wizard::Memory | Wizard::MemoryCache { .. } => {
+                let mut l = Layer::memory("memory");
+                l.cache = layer.cache || matches!(layer.wizard, Wizard::MemoryCache { .. });
+                Some(l)
+            }
+            Wizard::Astdb { prefix } => {
+                let conn = Connection {
+                    driver: "sqlite3".into(),
+                    name: format!("local store ({prefix})"),
+                    url: opts.local_store_url.clone(),
+                    table: format!("ps_{t}s"),
+                };
+                open_table(opts, &conn, t, report)
+                    .await
+                    .map(|b| Layer::table(format!("local {}", conn.table), b))
+            }
+            Wizard::Realtime { connection, .. } => open_table(opts, connection, t, report)
+                .await
+                .map(|b| Layer::table(format!("realtime {}", connection.table), b)),
+        };
+        if let Some(l) = built {
+            layers.push(l);
+        }
+    }
+    if WIZARD_TYPES.contains(&t) {
+        specs.push((layers.len(), SnapshotSource::Wizard));
+        layers.push(Layer::snapshot(format!("config wizard {WIZARD_FILE}")));
+    }
+    snapshots.insert(t, specs);
+    TypeStore::new(layers)
+}
+
+async fn open_table(
+    opts: &OpenOptions<'_>,
+    connection: &Connection,
+    object_type: &'static str,
+    report: &mut LoadReport,
+) -> Option<Box<dyn TableBackend>> {
+    let Some(opener) = opts.tables else {
+        report.errors.push(format!(
+            "{object_type}: table {} ({}) not opened: no database access in this run",
+            connection.table, connection.name
+        ));
+        return None;
+    };
+    match opener.open(connection, object_type).await {
+        Ok(t) => Some(t),
+        Err(e) => {
+            report.errors.push(format!(
+                "{object_type}: cannot open table {} of connection '{}': {e}",
+                connection.table, connection.name
+            ));
+            None
+        }
+    }
+}
+
+/// Sections selected by the config wizard's criteria: `type=<t>` is the usual one;
+/// other `name=value` pairs must all match the section's first line of that name.
+fn select_by<T: crate::object::HasTables>(
+    config: &Config,
+    object_type: &str,
+    criteria: &[(String, String)],
+    explicit_name: Option<&str>,
+) -> Vec<RawObject> {
+    let type_criterion = criteria
+        .iter()
+        .find(|(k, _)| k == "type")
+        .map_or(object_type, |(_, v)| v.as_str());
+    let mut raws = select::<T>(
+        config,
+        &Criteria {
+            object_type: type_criterion,
+            explicit_name,
+            single_object: false,
+        },
+    );
+    let others: Vec<&(String, String)> = criteria.iter().filter(|(k, _)| k != "type").collect();
+    if !others.is_empty() {
+        raws.retain(|r| {
+            others.iter().all(|(k, v)| {
+                r.fields.iter().find(|f| &f.name == k).is_some_and(|f| &f.value == v)
+            })
+        });
+    }
+    for r in &mut raws {
+        r.object_type = object_type.to_owned();
+    }
+    raws
+}
+
+/// Ids that appear in more than one snapshot of a type are fine (first layer wins);
+/// this only exists so tests can check the set of all ids cheaply.
+pub fn ids<T: crate::object::Object>(objects: &[Arc<T>]) -> HashSet<String> {
+    objects.iter().map(|o| o.id().to_owned()).collect()
+}

@@ -1,0 +1,419 @@
+//! The store: every object type behind its layers, as `sorcery.conf` orders them.
+//!
+//! Reads go through the layers in order and the first layer that has the object wins;
+//! listing takes the union (first layer wins on equal ids) sorted by id; writes go to
+//! every writable layer. Objects from files live in a snapshot that is swapped whole on
+//! reload, so the read path takes no lock; an object that did not change across a
+//! reload keeps its identity (the same `Arc`), so holders can tell nothing changed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use arc_swap::ArcSwap;
+
+use crate::object::{build, fields, HasTables, ObjectError};
+use crate::raw::RawObject;
+use crate::value::Text;
+
+/// Objects of one type by id.
+pub type ObjectMap<T> = HashMap<Text, Arc<T>>;
+
+/// What a change observer is told.
+#[derive(Debug, Clone)]
+pub enum Change<T> {
+    /// An object was created.
+    Created(Arc<T>),
+    /// An object was replaced by this one.
+    Updated(Arc<T>),
+    /// An object was deleted.
+    Deleted(Arc<T>),
+    /// The type's file objects were reloaded (see the reload report for what changed).
+    Reloaded,
+}
+
+/// A change observer. Called after the change, on the writer's thread; observers must
+/// be quick and must not write to the same type.
+pub type Observer<T> = Arc<dyn Fn(&Change<T>) + Send + Sync>;
+
+/// Why a store operation failed.
+#[derive(Debug)]
+pub enum StoreError {
+    /// No layer of the type accepts writes (files are read-only).
+    ReadOnly(&'static str),
+    /// The object does not exist.
+    NotFound(&'static str, String),
+    /// The object given or read is not valid.
+    Invalid(ObjectError),
+    /// A database layer failed.
+    Backend(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::ReadOnly(t) => write!(f, "no writable layer holds {t} objects"),
+            StoreError::NotFound(t, id) => write!(f, "{t} '{id}' not found"),
+            StoreError::Invalid(e) => write!(f, "{e}"),
+            StoreError::Backend(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// A database table that holds objects of one type (a realtime table, or the local
+/// store). Implemented over SQL by [`crate::sql`]; a trait so that the store's
+/// layering rules do not depend on a database driver.
+pub trait TableBackend: Send + Sync {
+    /// The row with this id.
+    fn fetch(&self, id: &str) -> BoxFuture<'_, Result<Option<RawObject>, String>>;
+    /// Every row, by id.
+    fn fetch_all(&self) -> BoxFuture<'_, Result<Vec<RawObject>, String>>;
+    /// Rows whose `field` equals `value`.
+    fn fetch_where<'a>(
+        &'a self,
+        field: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<RawObject>, String>>;
+    /// Inserts or replaces a row.
+    fn upsert<'a>(
+        &'a self,
+        id: &'a str,
+        fields: &'a [(&'static str, String)],
+    ) -> BoxFuture<'a, Result<(), String>>;
+    /// Deletes a row; false when there was none.
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, String>>;
+}
+
+/// A boxed future (the table backend is used behind `dyn`).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Where one layer's objects live.
+pub enum Backend<T> {
+    /// Objects from files or the config wizard: read-only, replaced whole on reload.
+    Snapshot(ArcSwap<ObjectMap<T>>),
+    /// Objects in memory, writable (the `memory` wizard).
+    Memory(RwLock<ObjectMap<T>>),
+    /// A database table (`realtime`, or the local store in the `astdb` role).
+    Table(Box<dyn TableBackend>),
+}
+
+/// One layer of a type.
+pub struct Layer<T> {
+    /// Names the layer in reports and `pjsip show` (e.g. `config pjsip.conf`).
+    pub name: String,
+    /// Where its objects live.
+    pub backend: Backend<T>,
+    /// A cache layer (filled from the layers after it on reads).
+    pub cache: bool,
+}
+
+impl<T> Layer<T> {
+    /// A read-only layer of file objects, empty until the first load.
+    pub fn snapshot(name: impl Into<String>) -> Layer<T> {
+        Layer {
+            name: name.into(),
+            backend: Backend::Snapshot(ArcSwap::from_pointee(HashMap::new())),
+            cache: false,
+        }
+    }
+
+    /// A writable memory layer.
+    pub fn memory(name: impl Into<String>) -> Layer<T> {
+        Layer {
+            name: name.into(),
+            backend: Backend::Memory(RwLock::new(HashMap::new())),
+            cache: false,
+        }
+    }
+
+    /// A database table layer.
+    pub fn table(name: impl Into<String>, table: Box<dyn TableBackend>) -> Layer<T> {
+        Layer {
+            name: name.into(),
+            backend: Backend::Table(table),
+            cache: false,
+        }
+    }
+}
+
+/// Every object of one type, behind its layers.
+pub struct TypeStore<T> {
+    layers: Vec<Layer<T>>,
+    observers: RwLock<Vec<Observer<T>>>,
+}
+
+fn read<M>(lock: &RwLock<M>) -> std::sync::RwLockReadGuard<'_, M> {
+    // A panic while holding the lock cannot leave a map half-written (inserts and
+    // removes are single calls), so a poisoned lock is still safe to read.
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<M>(lock: &RwLock<M>) -> std::sync::RwLockWriteGuard<'_, M> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<T: HasTables> TypeStore<T> {
+    /// A type with these layers, in order.
+    pub fn new(layers: Vec<Layer<T>>) -> TypeStore<T> {
+        TypeStore {
+            layers,
+            observers: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The layers, in order.
+    pub fn layers(&self) -> &[Layer<T>] {
+        &self.layers
+    }
+
+    /// Registers an observer of changes.
+    pub fn observe(&self, observer: Observer<T>) {
+        write(&self.observers).push(observer);
+    }
+
+    fn notify(&self, change: Change<T>) {
+        let observers = read(&self.observers).clone();
+        for o in observers {
+            o(&change);
+        }
+    }
+
+    fn typed(raw: &RawObject) -> Result<Arc<T>, StoreError> {
+        build::<T>(raw).map(Arc::new).map_err(StoreError::Invalid)
+    }
+
+    /// The object with this id from the first layer that has it. Lock-free for file
+    /// objects.
+    pub async fn get(&self, id: &str) -> Result<Option<Arc<T>>, StoreError> {
+        for (i, layer) in self.layers.iter().enumerate() {
+            let found = match &layer.backend {
+                Backend::Snapshot(s) => s.load().get(id).cloned(),
+                Backend::Memory(m) => read(m).get(id).cloned(),
+                Backend::Table(t) => match t.fetch(id).await.map_err(StoreError::Backend)? {
+                    Some(raw) => Some(Self::typed(&raw)?),
+                    None => None,
+                },
+            };
+            if let Some(o) = found {
+                self.fill_caches(i, &o);
+                return Ok(Some(o));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Copies an object found in a lower layer into the cache layers above it.
+    fn fill_caches(&self, found_at: usize, object: &Arc<T>) {
+        for layer in &self.layers[..found_at] {
+            if let (true, Backend::Memory(m)) = (layer.cache, &layer.backend) {
+                write(m).insert(object.id().into(), Arc::clone(object));
+            }
+        }
+    }
+
+    /// Every object, de-duplicated (first layer wins) and sorted by id.
+    pub async fn get_all(&self) -> Result<Vec<Arc<T>>, StoreError> {
+        let mut all: BTreeMap<Text, Arc<T>> = BTreeMap::new();
+        for layer in &self.layers {
+            match &layer.backend {
+                Backend::Snapshot(s) => {
+                    for (k, v) in s.load().iter() {
+                        all.entry(k.clone()).or_insert_with(|| Arc::clone(v));
+                    }
+                }
+                Backend::Memory(m) => {
+                    for (k, v) in read(m).iter() {
+                        all.entry(k.clone()).or_insert_with(|| Arc::clone(v));
+                    }
+                }
+                Backend::Table(t) => {
+                    for raw in t.fetch_all().await.map_err(StoreError::Backend)? {
+                        if !all.contains_key(raw.id.as_str()) {
+                            let o = Self::typed(&raw)?;
+                            all.insert(raw.id.as_str().into(), o);
+                        }
+                    }
+                }
+            }
+            if layer.cache && !all.is_empty() {
+                break;
+            }
+        }
+        Ok(all.into_values().collect())
+    }
+
+    /// Objects whose option `field` shows as `value` (e.g. contacts with
+    /// `endpoint=alice`), sorted by id.
+    pub async fn find(&self, field: &str, value: &str) -> Result<Vec<Arc<T>>, StoreError> {
+        let opt = crate::object::option::<T>(field);
+        let matches = |o: &T| {
+            opt.is_some_and(|opt| {
+                let mut s = String::new();
+                (opt.show)(o, &mut s);
+                s == value
+            })
+        };
+        let mut all: BTreeMap<Text, Arc<T>> = BTreeMap::new();
+        for layer in &self.layers {
+            match &layer.backend {
+                Backend::Snapshot(s) => {
+                    for (k, v) in s.load().iter().filter(|(_, v)| matches(v)) {
+                        all.entry(k.clone()).or_insert_with(|| Arc::clone(v));
+                    }
+                }
+                Backend::Memory(m) => {
+                    for (k, v) in read(m).iter().filter(|(_, v)| matches(v)) {
+                        all.entry(k.clone()).or_insert_with(|| Arc::clone(v));
+                    }
+                }
+                Backend::Table(t) => {
+                    let rows = t
+                        .fetch_where(field, value)
+                        .await
+                        .map_err(StoreError::Backend)?;
+                    for raw in rows {
+                        if !all.contains_key(raw.id.as_str()) {
+                            let o = Self::typed(&raw)?;
+                            all.insert(raw.id.as_str().into(), o);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(all.into_values().collect())
+    }
+
+    /// Writes an object to every writable layer (memory and tables); cache layers are
+    /// refreshed too. Fails when no layer accepted it.
+    pub async fn put(&self, object: T) -> Result<Arc<T>, StoreError> {
+        let object = Arc::new(object);
+        let id: Text = object.id().into();
+        let row = fields(&*object);
+        let row: Vec<(&'static str, String)> =
+            row.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        let mut written = false;
+        let mut existed = false;
+        let mut last_error = None;
+        for layer in &self.layers {
+            match &layer.backend {
+                Backend::Snapshot(_) => {}
+                Backend::Memory(m) => {
+                    existed |= write(m).insert(id.clone(), Arc::clone(&object)).is_some();
+                    written |= !layer.cache;
+                }
+                Backend::Table(t) => match t.upsert(&id, &row).await {
+                    Ok(()) => written = true,
+                    Err(e) => last_error = Some(e),
+                },
+            }
+        }
+        if !written {
+            return Err(match last_error {
+                Some(e) => StoreError::Backend(e),
+                None => StoreError::ReadOnly(T::TYPE),
+            });
+        }
+        self.notify(if existed {
+            Change::Updated(Arc::clone(&object))
+        } else {
+            Change::Created(Arc::clone(&object))
+        });
+        Ok(object)
+    }
+
+    /// Deletes an object from every writable layer.
+    pub async fn delete(&self, id: &str) -> Result<Arc<T>, StoreError> {
+        let existing = self.get(id).await?;
+        let mut deleted = false;
+        let mut last_error = None;
+        for layer in &self.layers {
+            match &layer.backend {
+                Backend::Snapshot(_) => {}
+                Backend::Memory(m) => deleted |= write(m).remove(id).is_some() && !layer.cache,
+                Backend::Table(t) => match t.delete(id).await {
+                    Ok(d) => deleted |= d,
+                    Err(e) => last_error = Some(e),
+                },
+            }
+        }
+        match (deleted, existing) {
+            (true, Some(o)) => {
+                self.notify(Change::Deleted(Arc::clone(&o)));
+                Ok(o)
+            }
+            (_, _) if last_error.is_some() => {
+                Err(StoreError::Backend(last_error.unwrap_or_default()))
+            }
+            (false, Some(_)) => Err(StoreError::ReadOnly(T::TYPE)),
+            (_, None) => Err(StoreError::NotFound(T::TYPE, id.to_owned())),
+        }
+    }
+
+    /// Replaces the objects of snapshot layer `index` with a new load, keeping the
+    /// identity of unchanged objects and, for objects that failed to load this time,
+    /// their previous version (Asterisk's reload rule). Returns how many objects
+    /// changed.
+    pub fn replace_snapshot(
+        &self,
+        index: usize,
+        objects: Vec<T>,
+        failed_ids: &[String],
+    ) -> ReloadCount {
+        let Some(Layer {
+            backend: Backend::Snapshot(snap),
+            ..
+        }) = self.layers.get(index)
+        else {
+            return ReloadCount::default();
+        };
+        let old = snap.load_full();
+        let mut next: ObjectMap<T> = HashMap::with_capacity(objects.len());
+        let mut count = ReloadCount::default();
+        for o in objects {
+            let id: Text = o.id().into();
+            match old.get(&id) {
+                Some(prev) if **prev == o => {
+                    next.insert(id, Arc::clone(prev));
+                    count.unchanged += 1;
+                }
+                Some(_) => {
+                    next.insert(id, Arc::new(o));
+                    count.changed += 1;
+                }
+                None => {
+                    next.insert(id, Arc::new(o));
+                    count.added += 1;
+                }
+            }
+        }
+        for id in failed_ids {
+            if let Some(prev) = old.get(id.as_str()) {
+                next.entry(id.as_str().into()).or_insert_with(|| {
+                    count.kept_previous += 1;
+                    Arc::clone(prev)
+                });
+            }
+        }
+        count.removed = old.keys().filter(|k| !next.contains_key(*k)).count();
+        snap.store(Arc::new(next));
+        self.notify(Change::Reloaded);
+        count
+    }
+}
+
+/// What a reload did to one layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReloadCount {
+    /// New objects.
+    pub added: usize,
+    /// Objects whose options changed.
+    pub changed: usize,
+    /// Objects that are the same as before (same `Arc`).
+    pub unchanged: usize,
+    /// Objects gone from the source.
+    pub removed: usize,
+    /// Objects that failed to load and kept their previous version.
+    pub kept_previous: usize,
+}
