@@ -49,7 +49,7 @@ pub struct Opt<T> {
 }
 
 /// A sorcery object type.
-pub trait Object: Clone + Default + Send + Sync + 'static {
+pub trait Object: Clone + Default + PartialEq + Send + Sync + 'static {
     /// The type name (`endpoint`, `aor`, …).
     const TYPE: &'static str;
     /// Every option, in the order `pjsip show` lists them.
