@@ -19,6 +19,7 @@ pub mod objects;
 pub mod raw;
 pub mod store;
 pub mod schema;
+pub mod sql;
 pub mod types;
 pub mod value;
 pub mod wizard;

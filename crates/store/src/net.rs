@@ -25,12 +25,8 @@ impl IpNet {
             v4 => v4,
         };
         match (self.addr, ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
-                mask32(u32::from(a), self.prefix) == u32::from(n)
-            }
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
-                mask128(u128::from(a), self.prefix) == u128::from(n)
-            }
+            (IpAddr::V4(n), IpAddr::V4(a)) => mask32(u32::from(a), self.prefix) == u32::from(n),
+            (IpAddr::V6(n), IpAddr::V6(a)) => mask128(u128::from(a), self.prefix) == u128::from(n),
             _ => false,
         }
     }
@@ -54,7 +50,10 @@ fn mask128(v: u128, prefix: u8) -> u128 {
 
 fn parse_addr(text: &str) -> Option<IpAddr> {
     let t = text.trim();
-    let t = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(t);
+    let t = t
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(t);
     t.parse().ok()
 }
 
@@ -232,8 +231,12 @@ mod tests {
         assert!(n.contains("192.0.2.1".parse().unwrap()));
         assert!(!n.contains("192.0.3.1".parse().unwrap()));
         assert!(n.contains("::ffff:192.0.2.9".parse().unwrap()));
-        assert!(IpNet::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
-        assert!(IpNet::parse("2001:db8::/32").unwrap().contains("2001:db8::1".parse().unwrap()));
+        assert!(IpNet::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
+        assert!(IpNet::parse("2001:db8::/32")
+            .unwrap()
+            .contains("2001:db8::1".parse().unwrap()));
         assert!(IpNet::parse("192.0.2.0/33").is_err());
         assert!(IpNet::parse("192.0.2.0/255.0.255.0").is_err());
         assert!(IpNet::parse("example.com").is_err());

@@ -100,11 +100,7 @@ fn tables<T: HasTables>() -> &'static TypeTables<T> {
             index.insert(o.name, i);
             if !o.default.is_empty() {
                 if let Err(e) = (o.set)(&mut defaults, o.default) {
-                    panic!(
-                        "built-in default of {}.{} is invalid: {e}",
-                        T::TYPE,
-                        o.name
-                    );
+                    panic!("built-in default of {}.{} is invalid: {e}", T::TYPE, o.name);
                 }
             }
         }

@@ -18,7 +18,14 @@ use crate::wizard;
 pub const WIZARD_FILE: &str = "pjsip_wizard.conf";
 
 /// The types the config wizard generates, in the order it generates them.
-const WIZARD_TYPES: [&str; 6] = ["endpoint", "aor", "auth", "identify", "registration", "phoneprov"];
+const WIZARD_TYPES: [&str; 6] = [
+    "endpoint",
+    "aor",
+    "auth",
+    "identify",
+    "registration",
+    "phoneprov",
+];
 
 /// Opens database tables for realtime and local-store layers (implemented over SQL by
 /// the `sql` module; a trait so the store's rules can be tested without a database).
@@ -200,7 +207,9 @@ impl Objects {
                         }
                         _ => match load(self.source.as_ref(), file, &opts) {
                             Ok(c) => {
-                                report.warnings.extend(c.warnings.iter().map(|w| w.to_string()));
+                                report
+                                    .warnings
+                                    .extend(c.warnings.iter().map(|w| w.to_string()));
                                 let known: Vec<&str> =
                                     crate::mapping::TYPES.iter().map(|(t, _)| *t).collect();
                                 let mut known = known;
@@ -222,23 +231,29 @@ impl Objects {
         }
         // The config wizard's objects.
         let wizard_objects: Option<Vec<RawObject>> = match self.source.resolve(WIZARD_FILE) {
-            Ok(found) if !found.is_empty() => match load(self.source.as_ref(), WIZARD_FILE, &opts)
-            {
-                Ok(c) => {
-                    report.warnings.extend(c.warnings.iter().map(|w| w.to_string()));
-                    let expansion = wizard::expand(&c);
-                    report
-                        .errors
-                        .extend(expansion.errors.iter().map(|e| format!("{e} (wizard not applied)")));
-                    Some(expansion.objects)
+            Ok(found) if !found.is_empty() => {
+                match load(self.source.as_ref(), WIZARD_FILE, &opts) {
+                    Ok(c) => {
+                        report
+                            .warnings
+                            .extend(c.warnings.iter().map(|w| w.to_string()));
+                        let expansion = wizard::expand(&c);
+                        report.errors.extend(
+                            expansion
+                                .errors
+                                .iter()
+                                .map(|e| format!("{e} (wizard not applied)")),
+                        );
+                        Some(expansion.objects)
+                    }
+                    Err(e) => {
+                        report.errors.push(format!(
+                            "{e}; the whole file was not applied (previous objects kept)"
+                        ));
+                        None
+                    }
                 }
-                Err(e) => {
-                    report.errors.push(format!(
-                        "{e}; the whole file was not applied (previous objects kept)"
-                    ));
-                    None
-                }
-            },
+            }
             _ => Some(Vec::new()),
         };
 
@@ -270,15 +285,21 @@ impl Objects {
                     };
                     let loaded = load_type::<$ty>(&raws, single);
                     if let Some(why) = loaded.failed {
-                        report.errors.push(format!("{why} (previous {t} objects kept)"));
+                        report
+                            .errors
+                            .push(format!("{why} (previous {t} objects kept)"));
                         continue;
                     }
                     let failed_ids: Vec<String> =
                         loaded.errors.iter().map(|e| e.id.clone()).collect();
                     *report.dropped.entry(t).or_default() += loaded.errors.len();
-                    report.errors.extend(loaded.errors.iter().map(|e| e.to_string()));
+                    report
+                        .errors
+                        .extend(loaded.errors.iter().map(|e| e.to_string()));
                     *report.loaded.entry(t).or_default() += loaded.objects.len();
-                    let count = self.$field.replace_snapshot(*index, loaded.objects, &failed_ids);
+                    let count = self
+                        .$field
+                        .replace_snapshot(*index, loaded.objects, &failed_ids);
                     let total = report.changes.entry(t).or_default();
                     total.added += count.added;
                     total.changed += count.changed;
@@ -360,7 +381,7 @@ async fn open_table(
     report: &mut LoadReport,
 ) -> Option<Box<dyn TableBackend>> {
     let Some(opener) = opts.tables else {
-        report.errors.push(format!(
+        report.warnings.push(format!(
             "{object_type}: table {} ({}) not opened: no database access in this run",
             connection.table, connection.name
         ));
@@ -402,7 +423,10 @@ fn select_by<T: crate::object::HasTables>(
     if !others.is_empty() {
         raws.retain(|r| {
             others.iter().all(|(k, v)| {
-                r.fields.iter().find(|f| &f.name == k).is_some_and(|f| &f.value == v)
+                r.fields
+                    .iter()
+                    .find(|f| &f.name == k)
+                    .is_some_and(|f| &f.value == v)
             })
         });
     }

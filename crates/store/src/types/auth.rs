@@ -183,8 +183,7 @@ impl Object for Auth {
 
     fn check(&mut self) -> Result<(), String> {
         if !self.md5_cred.is_empty() {
-            if self.md5_cred.len() != 32 || !self.md5_cred.bytes().all(|b| b.is_ascii_hexdigit())
-            {
+            if self.md5_cred.len() != 32 || !self.md5_cred.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err("md5_cred must be 32 hex digits".into());
             }
             // md5_cred is the legacy spelling of an MD5 password_digest.

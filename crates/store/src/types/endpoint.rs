@@ -462,7 +462,9 @@ impl Object for Endpoint {
             return Err("rtp_port_start and rtp_port_end must be set together".into());
         }
         if s.rtp_port_start != 0
-            && (s.rtp_port_start < 1024 || s.rtp_port_end <= s.rtp_port_start || s.rtp_port_end > 65535)
+            && (s.rtp_port_start < 1024
+                || s.rtp_port_end <= s.rtp_port_start
+                || s.rtp_port_end > 65535)
         {
             return Err(format!(
                 "RTP port range {}-{} must be within 1024-65535 with end above start",
@@ -470,9 +472,10 @@ impl Object for Endpoint {
             ));
         }
         if !self.from_user.is_empty() {
-            let ok = self.from_user.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || b"-_.!~*'()&=+$,;?/%".contains(&b)
-            });
+            let ok = self
+                .from_user
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()&=+$,;?/%".contains(&b));
             if !ok {
                 return Err(format!(
                     "from_user '{}' has characters not allowed in a SIP URI user part",
@@ -516,45 +519,101 @@ fn endpoint_options() -> Vec<Opt<Endpoint>> {
             default: "",
             set: |o, v| codecs::apply(&mut o.settings.codecs.0, Direction::Disallow, v),
             show: |_, _| {},
-            accepted: |_| format!("all, or codec names: {}", codecs::KNOWN_CODECS.join(", ")).into(),
+            accepted: |_| {
+                format!("all, or codec names: {}", codecs::KNOWN_CODECS.join(", ")).into()
+            },
         },
         Opt {
             name: "allow",
             default: "",
             set: |o, v| codecs::apply(&mut o.settings.codecs.0, Direction::Allow, v),
             show: |o, out| show_codecs(&o.settings.codecs.0, out),
-            accepted: |_| format!("all, or codec names: {}", codecs::KNOWN_CODECS.join(", ")).into(),
+            accepted: |_| {
+                format!("all, or codec names: {}", codecs::KNOWN_CODECS.join(", ")).into()
+            },
         },
-        opt!("codec_prefs_incoming_offer", "prefer: pending, operation: intersect, keep: all, transcode: allow", settings.codec_prefs_incoming_offer),
-        opt!("codec_prefs_outgoing_offer", "prefer: pending, operation: union, keep: all, transcode: allow", settings.codec_prefs_outgoing_offer),
-        opt!("codec_prefs_incoming_answer", "prefer: pending, operation: intersect, keep: all", settings.codec_prefs_incoming_answer),
-        opt!("codec_prefs_outgoing_answer", "prefer: pending, operation: intersect, keep: all", settings.codec_prefs_outgoing_answer),
-        opt!("incoming_call_offer_pref", "local", settings.incoming_call_offer_pref),
-        opt!("outgoing_call_offer_pref", "remote_merge", settings.outgoing_call_offer_pref),
+        opt!(
+            "codec_prefs_incoming_offer",
+            "prefer: pending, operation: intersect, keep: all, transcode: allow",
+            settings.codec_prefs_incoming_offer
+        ),
+        opt!(
+            "codec_prefs_outgoing_offer",
+            "prefer: pending, operation: union, keep: all, transcode: allow",
+            settings.codec_prefs_outgoing_offer
+        ),
+        opt!(
+            "codec_prefs_incoming_answer",
+            "prefer: pending, operation: intersect, keep: all",
+            settings.codec_prefs_incoming_answer
+        ),
+        opt!(
+            "codec_prefs_outgoing_answer",
+            "prefer: pending, operation: intersect, keep: all",
+            settings.codec_prefs_outgoing_answer
+        ),
+        opt!(
+            "incoming_call_offer_pref",
+            "local",
+            settings.incoming_call_offer_pref
+        ),
+        opt!(
+            "outgoing_call_offer_pref",
+            "remote_merge",
+            settings.outgoing_call_offer_pref
+        ),
         opt!("preferred_codec_only", "no", settings.preferred_codec_only),
         opt!("allow_overlap", "yes", settings.allow_overlap),
         opt!("overlap_context", "", settings.overlap_context),
         opt!("aors", "", aors),
         opt!("auth", "", auth),
         opt!("callerid", "", callerid),
-        opt!("callerid_privacy", "allowed_not_screened", settings.callerid_privacy),
+        opt!(
+            "callerid_privacy",
+            "allowed_not_screened",
+            settings.callerid_privacy
+        ),
         opt!("callerid_tag", "", settings.callerid_tag),
         opt!("direct_media", "yes", settings.direct_media),
-        opt!("direct_media_method", "invite", settings.direct_media_method),
+        opt!(
+            "direct_media_method",
+            "invite",
+            settings.direct_media_method
+        ),
         opt!("trust_connected_line", "yes", settings.trust_connected_line),
         opt!("send_connected_line", "yes", settings.send_connected_line),
-        opt!("connected_line_method", "invite", settings.connected_line_method),
-        opt!("direct_media_glare_mitigation", "none", settings.direct_media_glare_mitigation),
-        opt!("disable_direct_media_on_nat", "no", settings.disable_direct_media_on_nat),
+        opt!(
+            "connected_line_method",
+            "invite",
+            settings.connected_line_method
+        ),
+        opt!(
+            "direct_media_glare_mitigation",
+            "none",
+            settings.direct_media_glare_mitigation
+        ),
+        opt!(
+            "disable_direct_media_on_nat",
+            "no",
+            settings.disable_direct_media_on_nat
+        ),
         opt!("dtmf_mode", "rfc4733", settings.dtmf_mode),
         opt!("media_address", "", settings.media_address),
-        opt!("bind_rtp_to_media_address", "no", settings.bind_rtp_to_media_address),
+        opt!(
+            "bind_rtp_to_media_address",
+            "no",
+            settings.bind_rtp_to_media_address
+        ),
         opt!("force_rport", "yes", settings.force_rport),
         opt!("ice_support", "no", settings.ice_support),
         opt!("identify_by", "username,ip", settings.identify_by),
         opt!("redirect_method", "user", settings.redirect_method),
         opt!("mailboxes", "", mailboxes),
-        opt!("mwi_subscribe_replaces_unsolicited", "no", settings.mwi_subscribe_replaces_unsolicited),
+        opt!(
+            "mwi_subscribe_replaces_unsolicited",
+            "no",
+            settings.mwi_subscribe_replaces_unsolicited
+        ),
         opt!("voicemail_extension", "", settings.voicemail_extension),
         opt!("moh_suggest", "default", settings.moh_suggest),
         opt!("outbound_auth", "", outbound_auth),
@@ -576,9 +635,17 @@ fn endpoint_options() -> Vec<Opt<Endpoint>> {
         opt!("use_ptime", "no", settings.use_ptime),
         opt!("use_avpf", "no", settings.use_avpf),
         opt!("force_avp", "no", settings.force_avp),
-        opt!("media_use_received_transport", "no", settings.media_use_received_transport),
+        opt!(
+            "media_use_received_transport",
+            "no",
+            settings.media_use_received_transport
+        ),
         opt!("media_encryption", "no", settings.media_encryption),
-        opt!("media_encryption_optimistic", "no", settings.media_encryption_optimistic),
+        opt!(
+            "media_encryption_optimistic",
+            "no",
+            settings.media_encryption_optimistic
+        ),
         opt!("g726_non_standard", "no", settings.g726_non_standard),
         opt!("inband_progress", "no", settings.inband_progress),
         opt!("call_group", "", settings.call_group),
@@ -593,12 +660,24 @@ fn endpoint_options() -> Vec<Opt<Endpoint>> {
         opt!("fax_detect_timeout", "0", settings.fax_detect_timeout),
         opt!("t38_udptl_nat", "no", settings.t38_udptl_nat),
         opt!("t38_udptl_ipv6", "no", settings.t38_udptl_ipv6),
-        opt!("t38_bind_udptl_to_media_address", "no", settings.t38_bind_udptl_to_media_address),
+        opt!(
+            "t38_bind_udptl_to_media_address",
+            "no",
+            settings.t38_bind_udptl_to_media_address
+        ),
         opt!("tone_zone", "", settings.tone_zone),
         opt!("language", "", settings.language),
         opt!("one_touch_recording", "no", settings.one_touch_recording),
-        opt!("record_on_feature", "automixmon", settings.record_on_feature),
-        opt!("record_off_feature", "automixmon", settings.record_off_feature),
+        opt!(
+            "record_on_feature",
+            "automixmon",
+            settings.record_on_feature
+        ),
+        opt!(
+            "record_off_feature",
+            "automixmon",
+            settings.record_off_feature
+        ),
         opt!("rtp_engine", "asterisk", settings.rtp_engine),
         opt!("allow_transfer", "yes", settings.allow_transfer),
         opt!("user_eq_phone", "no", settings.user_eq_phone),
@@ -616,7 +695,11 @@ fn endpoint_options() -> Vec<Opt<Endpoint>> {
         opt!("from_domain", "", from_domain),
         opt!("dtls_verify", "no", settings.dtls_verify),
         opt!("dtls_rekey", "0", settings.dtls_rekey),
-        opt!("dtls_auto_generate_cert", "no", settings.dtls_auto_generate_cert),
+        opt!(
+            "dtls_auto_generate_cert",
+            "no",
+            settings.dtls_auto_generate_cert
+        ),
         opt!("dtls_cert_file", "", settings.dtls_cert_file),
         opt!("dtls_private_key", "", settings.dtls_private_key),
         opt!("dtls_cipher", "", settings.dtls_cipher),
@@ -638,28 +721,64 @@ fn endpoint_options() -> Vec<Opt<Endpoint>> {
         opt!("asymmetric_rtp_codec", "no", settings.asymmetric_rtp_codec),
         opt!("rtcp_mux", "no", settings.rtcp_mux),
         opt!("refer_blind_progress", "yes", settings.refer_blind_progress),
-        opt!("notify_early_inuse_ringing", "no", settings.notify_early_inuse_ringing),
+        opt!(
+            "notify_early_inuse_ringing",
+            "no",
+            settings.notify_early_inuse_ringing
+        ),
         opt!("max_audio_streams", "1", settings.max_audio_streams),
         opt!("max_video_streams", "1", settings.max_video_streams),
         opt!("bundle", "no", settings.bundle),
         opt!("webrtc", "no", settings.webrtc),
         opt!("incoming_mwi_mailbox", "", settings.incoming_mwi_mailbox),
-        opt!("follow_early_media_fork", "yes", settings.follow_early_media_fork),
-        opt!("accept_multiple_sdp_answers", "no", settings.accept_multiple_sdp_answers),
-        opt!("suppress_q850_reason_headers", "no", settings.suppress_q850_reason_headers),
-        opt!("ignore_183_without_sdp", "no", settings.ignore_183_without_sdp),
+        opt!(
+            "follow_early_media_fork",
+            "yes",
+            settings.follow_early_media_fork
+        ),
+        opt!(
+            "accept_multiple_sdp_answers",
+            "no",
+            settings.accept_multiple_sdp_answers
+        ),
+        opt!(
+            "suppress_q850_reason_headers",
+            "no",
+            settings.suppress_q850_reason_headers
+        ),
+        opt!(
+            "ignore_183_without_sdp",
+            "no",
+            settings.ignore_183_without_sdp
+        ),
         opt!("stir_shaken", "off", settings.stir_shaken),
         opt!("stir_shaken_profile", "", settings.stir_shaken_profile),
-        opt!("allow_unauthenticated_options", "no", settings.allow_unauthenticated_options),
-        opt!("geoloc_incoming_call_profile", "", settings.geoloc_incoming_call_profile),
-        opt!("geoloc_outgoing_call_profile", "", settings.geoloc_outgoing_call_profile),
+        opt!(
+            "allow_unauthenticated_options",
+            "no",
+            settings.allow_unauthenticated_options
+        ),
+        opt!(
+            "geoloc_incoming_call_profile",
+            "",
+            settings.geoloc_incoming_call_profile
+        ),
+        opt!(
+            "geoloc_outgoing_call_profile",
+            "",
+            settings.geoloc_outgoing_call_profile
+        ),
         opt!("security_negotiation", "no", settings.security_negotiation),
         opt!("security_mechanisms", "", settings.security_mechanisms),
         opt!("send_aoc", "no", settings.send_aoc),
         opt!("100rel", "yes", settings.rel100),
         opt!("aggregate_mwi", "yes", settings.aggregate_mwi),
         opt!("tenantid", "", settings.tenantid),
-        opt!("suppress_moh_on_sendonly", "no", settings.suppress_moh_on_sendonly),
+        opt!(
+            "suppress_moh_on_sendonly",
+            "no",
+            settings.suppress_moh_on_sendonly
+        ),
     ];
     v.extend(acl_opts!(Endpoint, "", settings.acl));
     v.extend(acl_opts!(Endpoint, "contact_", settings.contact_acl));

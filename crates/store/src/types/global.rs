@@ -89,37 +89,93 @@ impl Object for Global {
     fn options() -> &'static [Opt<Self>] {
         static OPTS: &[Opt<Global>] = &[
             opt!("max_forwards", "70", max_forwards),
-            opt!("user_agent", concat!("Switchboard ", env!("CARGO_PKG_VERSION")), user_agent),
-            opt!("default_outbound_endpoint", "default_outbound_endpoint", default_outbound_endpoint),
+            opt!(
+                "user_agent",
+                concat!("Switchboard ", env!("CARGO_PKG_VERSION")),
+                user_agent
+            ),
+            opt!(
+                "default_outbound_endpoint",
+                "default_outbound_endpoint",
+                default_outbound_endpoint
+            ),
             opt!("debug", "no", debug),
             opt!("keep_alive_interval", "90", keep_alive_interval),
             opt!("regcontext", "", regcontext),
-            opt!("contact_expiration_check_interval", "30", contact_expiration_check_interval),
+            opt!(
+                "contact_expiration_check_interval",
+                "30",
+                contact_expiration_check_interval
+            ),
             opt!("disable_multi_domain", "no", disable_multi_domain),
             opt!("max_initial_qualify_time", "0", max_initial_qualify_time),
-            opt!("unidentified_request_count", "5", unidentified_request_count),
-            opt!("unidentified_request_period", "5", unidentified_request_period),
-            opt!("unidentified_request_prune_interval", "30", unidentified_request_prune_interval),
-            opt!("endpoint_identifier_order", "ip,username,anonymous", endpoint_identifier_order),
+            opt!(
+                "unidentified_request_count",
+                "5",
+                unidentified_request_count
+            ),
+            opt!(
+                "unidentified_request_period",
+                "5",
+                unidentified_request_period
+            ),
+            opt!(
+                "unidentified_request_prune_interval",
+                "30",
+                unidentified_request_prune_interval
+            ),
+            opt!(
+                "endpoint_identifier_order",
+                "ip,username,anonymous",
+                endpoint_identifier_order
+            ),
             opt!("default_realm", "asterisk", default_realm),
             opt!("mwi_tps_queue_high", "500", mwi_tps_queue_high),
             opt!("mwi_tps_queue_low", "-1", mwi_tps_queue_low),
-            opt!("mwi_disable_initial_unsolicited", "no", mwi_disable_initial_unsolicited),
+            opt!(
+                "mwi_disable_initial_unsolicited",
+                "no",
+                mwi_disable_initial_unsolicited
+            ),
             opt!("ignore_uri_user_options", "no", ignore_uri_user_options),
             opt!("use_callerid_contact", "no", use_callerid_contact),
-            opt!("default_voicemail_extension", "", default_voicemail_extension),
+            opt!(
+                "default_voicemail_extension",
+                "",
+                default_voicemail_extension
+            ),
             opt!(
                 "send_contact_status_on_update_registration",
                 "no",
                 send_contact_status_on_update_registration
             ),
-            opt!("taskprocessor_overload_trigger", "global", taskprocessor_overload_trigger),
+            opt!(
+                "taskprocessor_overload_trigger",
+                "global",
+                taskprocessor_overload_trigger
+            ),
             opt!("norefersub", "yes", norefersub),
-            opt!("allow_sending_180_after_183", "no", allow_sending_180_after_183),
-            opt!("all_codecs_on_empty_reinvite", "no", all_codecs_on_empty_reinvite),
+            opt!(
+                "allow_sending_180_after_183",
+                "no",
+                allow_sending_180_after_183
+            ),
+            opt!(
+                "all_codecs_on_empty_reinvite",
+                "no",
+                all_codecs_on_empty_reinvite
+            ),
             opt!("default_from_user", "asterisk", default_from_user),
-            opt!("default_auth_algorithms_uas", "MD5", default_auth_algorithms_uas),
-            opt!("default_auth_algorithms_uac", "MD5", default_auth_algorithms_uac),
+            opt!(
+                "default_auth_algorithms_uas",
+                "MD5",
+                default_auth_algorithms_uas
+            ),
+            opt!(
+                "default_auth_algorithms_uac",
+                "MD5",
+                default_auth_algorithms_uac
+            ),
         ];
         OPTS
     }
@@ -137,7 +193,10 @@ impl Object for Global {
             return Err("default_from_user must not be empty".into());
         }
         if self.max_forwards == 0 || self.max_forwards > 255 {
-            return Err(format!("max_forwards {} is outside 1-255", self.max_forwards));
+            return Err(format!(
+                "max_forwards {} is outside 1-255",
+                self.max_forwards
+            ));
         }
         const IDENTIFIERS: [&str; 7] = [
             "ip",
@@ -213,7 +272,11 @@ impl Object for System {
             opt!("taskpool_minimum_size", "4", taskpool_minimum_size),
             opt!("disable_tcp_switch", "yes", disable_tcp_switch),
             opt!("follow_early_media_fork", "yes", follow_early_media_fork),
-            opt!("accept_multiple_sdp_answers", "no", accept_multiple_sdp_answers),
+            opt!(
+                "accept_multiple_sdp_answers",
+                "no",
+                accept_multiple_sdp_answers
+            ),
             opt!("disable_rport", "no", disable_rport),
         ];
         OPTS
@@ -229,7 +292,10 @@ impl Object for System {
 
     fn check(&mut self) -> Result<(), String> {
         if self.timer_t1 < 100 {
-            return Err(format!("timer_t1 {} is below the minimum of 100 ms", self.timer_t1));
+            return Err(format!(
+                "timer_t1 {} is below the minimum of 100 ms",
+                self.timer_t1
+            ));
         }
         // As Asterisk does: timer B is never shorter than 64×T1.
         self.timer_b = self.timer_b.max(self.timer_t1.saturating_mul(64));

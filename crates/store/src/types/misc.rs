@@ -98,7 +98,11 @@ impl Object for ResourceList {
             opt!("event", "", event),
             opt!("list_item", "", list_item),
             opt!("full_state", "no", full_state),
-            opt!("notification_batch_interval", "0", notification_batch_interval),
+            opt!(
+                "notification_batch_interval",
+                "0",
+                notification_batch_interval
+            ),
             opt!("resource_display_name", "no", resource_display_name),
         ];
         OPTS

@@ -104,7 +104,10 @@ impl Object for Registration {
     }
 
     fn check(&mut self) -> Result<(), String> {
-        for (name, v) in [("server_uri", &self.server_uri), ("client_uri", &self.client_uri)] {
+        for (name, v) in [
+            ("server_uri", &self.server_uri),
+            ("client_uri", &self.client_uri),
+        ] {
             if v.is_empty() {
                 return Err(format!("{name} is required"));
             }

@@ -132,7 +132,11 @@ impl Object for Transport {
             opt!("domain", "", domain),
             opt!("external_signaling_address", "", external_signaling_address),
             opt!("external_signaling_port", "0", external_signaling_port),
-            opt!("external_signaling_hostname", "", external_signaling_hostname),
+            opt!(
+                "external_signaling_hostname",
+                "",
+                external_signaling_hostname
+            ),
             opt!("external_media_address", "", external_media_address),
             opt!("method", "default", method),
             opt!("local_net", "", local_net),
@@ -147,7 +151,11 @@ impl Object for Transport {
             opt!("symmetric_transport", "no", symmetric_transport),
             opt!("tcp_keepalive_enable", "no", tcp_keepalive_enable),
             opt!("tcp_keepalive_idle_time", "30", tcp_keepalive_idle_time),
-            opt!("tcp_keepalive_interval_time", "1", tcp_keepalive_interval_time),
+            opt!(
+                "tcp_keepalive_interval_time",
+                "1",
+                tcp_keepalive_interval_time
+            ),
             opt!("tcp_keepalive_probe_count", "5", tcp_keepalive_probe_count),
         ];
         OPTS
@@ -193,12 +201,19 @@ impl Transport {
     /// The socket address to listen on: the port defaults to 5061 for TLS/WSS-less
     /// `tls` and 5060 otherwise.
     pub fn bind_addr(&self) -> Result<SocketAddr, String> {
-        let default_port = if self.protocol == Protocol::Tls { 5061 } else { 5060 };
+        let default_port = if self.protocol == Protocol::Tls {
+            5061
+        } else {
+            5060
+        };
         let b = self.bind.trim();
         if let Ok(sa) = b.parse::<SocketAddr>() {
             return Ok(sa);
         }
-        let host = b.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(b);
+        let host = b
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or(b);
         host.parse::<IpAddr>()
             .map(|ip| SocketAddr::new(ip, default_port))
             .map_err(|_| format!("bind '{b}' is not ip[:port]"))
@@ -222,7 +237,8 @@ pub fn parse_tos(text: &str) -> Option<u8> {
                 n * 8
             } else if let Some(n) = t.strip_prefix("af") {
                 let b = n.as_bytes();
-                if b.len() != 2 || !(b'1'..=b'4').contains(&b[0]) || !(b'1'..=b'3').contains(&b[1]) {
+                if b.len() != 2 || !(b'1'..=b'4').contains(&b[0]) || !(b'1'..=b'3').contains(&b[1])
+                {
                     return None;
                 }
                 (b[0] - b'0') * 8 + (b[1] - b'0') * 2
