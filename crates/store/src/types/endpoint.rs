@@ -370,6 +370,8 @@ pub struct EndpointSettings {
     pub aggregate_mwi: bool,
     pub tenantid: Text,
     pub suppress_moh_on_sendonly: bool,
+    pub external_media_address: Text,
+    pub follow_redirect_methods: Text,
 }
 
 /// An endpoint.
@@ -778,6 +780,16 @@ fn endpoint_options() -> Vec<Opt<Endpoint>> {
             "suppress_moh_on_sendonly",
             "no",
             settings.suppress_moh_on_sendonly
+        ),
+        opt!(
+            "external_media_address",
+            "",
+            settings.external_media_address
+        ),
+        opt!(
+            "follow_redirect_methods",
+            "",
+            settings.follow_redirect_methods
         ),
     ];
     v.extend(acl_opts!(Endpoint, "", settings.acl));
