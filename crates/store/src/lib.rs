@@ -18,6 +18,7 @@ pub mod object;
 pub mod objects;
 pub mod raw;
 pub mod store;
+pub mod tables;
 pub mod schema;
 pub mod sql;
 pub mod types;

@@ -128,8 +128,10 @@ pub struct Objects {
 pub struct OpenOptions<'a> {
     /// The configuration files.
     pub source: Arc<dyn Source + Send + Sync>,
-    /// URL of the local store (the `astdb` role), e.g. `sqlite:///var/lib/switchboard/switchboard.db`.
-    pub local_store_url: String,
+    /// URL of the local store (the `astdb` role), e.g.
+    /// `sqlite:///var/lib/switchboard/switchboard.db`; `None` leaves the local-store
+    /// layers out (checking files only).
+    pub local_store_url: Option<String>,
     /// Opens database tables; `None` makes realtime and local-store layers fail with a
     /// clear error (useful to check files alone).
     pub tables: Option<&'a dyn TableOpener>,
@@ -348,10 +350,16 @@ async fn build_type<T: crate::object::HasTables>(
                 Some(l)
             }
             Wizard::Astdb { prefix } => {
+                let Some(url) = &opts.local_store_url else {
+                    report.warnings.push(format!(
+                        "{t}: the local store is not opened in this run (its objects are not checked)"
+                    ));
+                    continue;
+                };
                 let conn = Connection {
                     driver: "sqlite3".into(),
                     name: format!("local store ({prefix})"),
-                    url: opts.local_store_url.clone(),
+                    url: url.clone(),
                     table: format!("ps_{t}s"),
                 };
                 open_table(opts, &conn, t, report)

@@ -40,7 +40,7 @@ impl Drop for Dir {
 async fn open(dir: &Dir) -> (Objects, LoadReport) {
     Objects::open(OpenOptions {
         source: Arc::new(FsSource::new(dir.path())),
-        local_store_url: String::new(),
+        local_store_url: None,
         tables: None,
     })
     .await
