@@ -347,6 +347,24 @@ impl Database {
         })
     }
 
+    /// Runs one statement that returns no rows (operators' and tests' own SQL); the
+    /// number of rows it changed.
+    pub async fn execute(&self, statement: &str) -> Result<u64, SqlError> {
+        sqlx::query(statement)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| {
+                self.error(
+                    None,
+                    SqlErrorKind::Query {
+                        action: "executing a statement".to_owned(),
+                        message: scrub(&e.to_string(), &self.secrets),
+                    },
+                )
+            })
+    }
+
     /// Closes every connection, waiting for queries in flight.
     pub async fn close(&self) {
         self.pool.close().await;
