@@ -1,8 +1,8 @@
 //! The `switchboard` binary.
 //!
-//! Today only the command-line contract exists (see [`args`]): `--version`
-//! and `--help` work, and every other command says plainly that this build
-//! does not implement it yet and exits with status 2. We do not pretend:
+//! `--version`, `--help`, `check-config` and `db migrate` work; every other
+//! command says plainly that this build does not implement it yet and exits
+//! with status 2. We do not pretend:
 //! a `serve` that printed "started" and did nothing would be worse than an
 //! honest error, for users and for scripts that check exit codes.
 
@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{error::ErrorKind, CommandFactory, Parser};
 
 mod args;
+mod check_config;
 
 use args::{Cli, Command, DbCommand};
 
@@ -24,12 +25,10 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Serve { .. }) => not_implemented("serve", "SIP endpoint"),
         Some(Command::Cli { .. }) => not_implemented("cli", "console"),
-        Some(Command::CheckConfig { .. }) => {
-            not_implemented("check-config", "configuration loading")
-        }
+        Some(Command::CheckConfig { config_dir }) => check_config::run(&config_dir),
         Some(Command::Db {
-            command: DbCommand::Migrate { .. },
-        }) => not_implemented("db migrate", "SQL store"),
+            command: DbCommand::Migrate { url },
+        }) => check_config::migrate(&url),
         None if cli.remote || cli.exec.is_some() => not_implemented("-r/-x", "console"),
         // e.g. `switchboard --data-dir /x` alone: nothing asked for.
         None => Cli::command()

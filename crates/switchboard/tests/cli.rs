@@ -85,8 +85,6 @@ fn other_commands_are_not_implemented_yet() {
         &["cli", "--data-dir", "/tmp/sb", "pjsip", "show", "endpoints"],
         "cli",
     );
-    assert_not_implemented(&["check-config", "--config-dir", "/tmp/sb"], "check-config");
-    assert_not_implemented(&["db", "migrate", "--url", "sqlite::memory:"], "db migrate");
     assert_not_implemented(&["-rx", "core show version"], "-r/-x");
     assert_not_implemented(&["-r", "--data-dir", "/tmp/sb"], "-r/-x");
 }
