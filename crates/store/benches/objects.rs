@@ -1,16 +1,20 @@
 //! Loading 100 000 endpoints (each with an aor and an auth, stamped from templates as
 //! real deployments do) and looking endpoints up while other threads do the same.
 //!
-//! Besides the timings, prints the resident memory the loaded objects take per
-//! endpoint+aor+auth triple (RSS after the load minus RSS before, with the parsed file
-//! text dropped): an upper bound on heap use that includes allocator overhead.
+//! Besides the timings, prints the heap the loaded objects keep per endpoint+aor+auth
+//! triple: bytes allocated minus bytes freed across the load, counted by a wrapping
+//! allocator (stats_alloc), with the parsed file gone. Requested bytes: malloc's own
+//! chunk overhead (8-16 bytes per allocation) comes on top.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use asterisk_conf::MemSource;
+use std::alloc::System;
+
+use asterisk_conf::FsSource;
 use criterion::{criterion_group, criterion_main, Criterion};
 use sorcery::objects::{Objects, OpenOptions};
+use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
 const N: usize = 100_000;
 
@@ -34,14 +38,11 @@ fn pjsip_conf(n: usize) -> String {
     s
 }
 
-fn rss_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
-}
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-fn open(rt: &tokio::runtime::Runtime, text: &str) -> Objects {
-    let source = MemSource::new().with("pjsip.conf", text);
+fn open(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> Objects {
+    let source = FsSource::new(dir);
     let (objects, report) = rt
         .block_on(Objects::open(OpenOptions {
             source: Arc::new(source),
@@ -58,28 +59,29 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    let text = pjsip_conf(N);
+    let dir = std::env::temp_dir().join(format!("sb-bench-objects-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("pjsip.conf"), pjsip_conf(N)).expect("write pjsip.conf");
 
-    // Memory: RSS with the objects loaded and the file text gone.
-    let before = rss_bytes();
-    let objects = {
-        let t = text.clone();
-        open(&rt, &t)
-    };
-    let after = rss_bytes();
-    if let (Some(b), Some(a)) = (before, after) {
-        println!(
-            "memory: {:.0} bytes of RSS per endpoint+aor+auth ({} objects, {:.1} MiB total)",
-            a.saturating_sub(b) as f64 / N as f64,
-            N * 3,
-            a.saturating_sub(b) as f64 / 1048576.0
-        );
-    }
+    // Memory: heap kept by the loaded objects (the file text and parse tree freed).
+    let region = Region::new(GLOBAL);
+    let objects = open(&rt, &dir);
+    let change = region.change();
+    // stats_alloc books a realloc's growth as allocated and its shrink as freed.
+    let kept = change.bytes_allocated as i64 - change.bytes_deallocated as i64;
+    let allocations = change.allocations as i64 - change.deallocations as i64;
+    println!(
+        "memory: {:.0} bytes of heap per endpoint+aor+auth ({:.1} allocations; {:.1} MiB for {} objects)",
+        kept as f64 / N as f64,
+        allocations as f64 / N as f64,
+        kept as f64 / 1048576.0,
+        N * 3
+    );
 
     let mut g = c.benchmark_group("load");
     g.sample_size(10);
     g.bench_function("pjsip.conf with 100k endpoints+aors+auths", |b| {
-        b.iter(|| open(&rt, &text))
+        b.iter(|| open(&rt, &dir))
     });
     g.finish();
 
@@ -116,6 +118,7 @@ fn bench(c: &mut Criterion) {
     for t in others {
         let _ = t.join();
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(benches, bench);

@@ -4,50 +4,71 @@
 //! dropped alone; two objects of one type with one name fail the whole type; a single
 //! type (`global`, `system`) with two objects fails too.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use asterisk_conf::Config;
 
 use crate::object::{build, option, HasTables, ObjectError};
 use crate::raw::RawObject;
 
-/// Options for picking a type's sections out of a file (the `config` wizard's data).
-#[derive(Debug, Clone, Default)]
-pub struct Criteria<'a> {
-    /// Sections qualify when their first `type` equals this.
-    pub object_type: &'a str,
-    /// Also take a section of this name that has no `type` line, if every key in it
-    /// is an option of the type (`[global]`, `[system]`).
-    pub explicit_name: Option<&'a str>,
-    /// At most one object (the type fails otherwise).
-    pub single_object: bool,
+/// A file's object sections grouped by their first `type` line, moved out of the
+/// parse tree (no copy of the option lines), ready to be handed to each type.
+#[derive(Debug, Default)]
+pub struct Buckets {
+    by_type: HashMap<String, Vec<RawObject>>,
+    untyped: Vec<RawObject>,
 }
 
-/// The sections of `config` that are objects of one type, as raw objects.
-pub fn select<T: HasTables>(config: &Config, criteria: &Criteria<'_>) -> Vec<RawObject> {
-    let mut out = Vec::new();
-    for section in config.objects() {
-        let object_type = section.first("type").map(|v| v.value.as_str());
-        let qualifies = match object_type {
-            Some(t) => t == criteria.object_type,
-            None => {
-                criteria.explicit_name == Some(section.name.as_str())
-                    && section
-                        .vars
-                        .iter()
-                        .all(|v| v.name.starts_with('@') || option::<T>(&v.name).is_some())
+impl Buckets {
+    /// Groups the non-template sections of `config`.
+    pub fn new(config: Config) -> Buckets {
+        let mut b = Buckets::default();
+        for section in config.sections.into_iter().filter(|s| !s.template) {
+            let object_type = section.first("type").map(|v| v.value.clone());
+            let raw = RawObject {
+                object_type: object_type.clone().unwrap_or_default(),
+                id: section.name,
+                origin: section.origin,
+                fields: section.vars,
+            };
+            match object_type {
+                Some(t) => b.by_type.entry(t).or_default().push(raw),
+                None => b.untyped.push(raw),
             }
-        };
-        if qualifies {
-            out.push(RawObject {
-                object_type: criteria.object_type.to_owned(),
-                id: section.name.clone(),
-                origin: section.origin.clone(),
-                fields: section.vars.clone(),
-            });
+        }
+        b
+    }
+
+    /// The sections whose first `type` is `object_type`, in file order; `take`
+    /// moves them out (the last user of a file's type), otherwise they are copied.
+    pub fn typed(&mut self, object_type: &str, take: bool) -> Vec<RawObject> {
+        if take {
+            self.by_type.remove(object_type).unwrap_or_default()
+        } else {
+            self.by_type.get(object_type).cloned().unwrap_or_default()
         }
     }
-    out
+
+    /// The section named `name` that has no `type` line, if every key in it is an
+    /// option of `T` (how `[global]` and `[system]` are found by name).
+    pub fn explicit<T: HasTables>(&self, name: &str) -> Option<RawObject> {
+        self.untyped
+            .iter()
+            .find(|r| {
+                r.id == name
+                    && r.fields
+                        .iter()
+                        .all(|v| v.name.starts_with('@') || option::<T>(&v.name).is_some())
+            })
+            .cloned()
+    }
+
+    /// The `type` values present, for warnings about unknown types.
+    pub fn types(&self) -> impl Iterator<Item = (&str, &RawObject)> {
+        self.by_type
+            .iter()
+            .filter_map(|(t, v)| v.first().map(|r| (t.as_str(), r)))
+    }
 }
 
 /// One type's load result.
@@ -108,18 +129,25 @@ pub fn load_type<T: HasTables>(raws: &[RawObject], single_object: bool) -> TypeL
 
 /// Warns once per unknown `type=` value (Asterisk ignores such sections silently; an
 /// operator wants to hear about a typo like `type=endpiont`).
-pub fn unknown_types(config: &Config, known: &[&str]) -> Vec<String> {
-    let mut warned = HashSet::new();
-    let mut out = Vec::new();
-    for section in config.objects() {
-        if let Some(t) = section.first("type") {
-            if !known.contains(&t.value.as_str()) && warned.insert(t.value.clone()) {
-                out.push(format!(
-                    "{}: section '{}' has unknown type '{}'; sections of this type are ignored",
-                    t.origin, section.name, t.value
-                ));
-            }
-        }
-    }
-    out
+pub fn unknown_types(buckets: &Buckets, known: &[&str]) -> Vec<String> {
+    let mut out: Vec<(String, String)> = buckets
+        .types()
+        .filter(|(t, _)| !known.contains(t))
+        .map(|(t, raw)| {
+            let origin = raw
+                .fields
+                .iter()
+                .find(|v| v.name == "type")
+                .map_or(&raw.origin, |v| &v.origin);
+            (
+                origin.to_string(),
+                format!(
+                    "{origin}: section '{}' has unknown type '{t}'; sections of this type are ignored",
+                    raw.id
+                ),
+            )
+        })
+        .collect();
+    out.sort();
+    out.into_iter().map(|(_, m)| m).collect()
 }

@@ -205,7 +205,7 @@ impl std::error::Error for ObjectError {}
 pub fn build<T: HasTables>(raw: &RawObject) -> Result<T, ObjectError> {
     let tables = tables::<T>();
     let mut object = tables.defaults.clone();
-    object.meta_mut().id = raw.id.as_str().into();
+    object.meta_mut().id = Text::interned(&raw.id);
     let fail = |origin: &Origin, option: Option<&str>, message: String| ObjectError {
         origin: origin.clone(),
         object_type: T::TYPE.to_owned(),

@@ -2,12 +2,12 @@
 //! layers built from the sorcery mapping, file layers loaded from the configuration
 //! directory (pjsip.conf and the config wizard's pjsip_wizard.conf), and reload.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use asterisk_conf::{load, Config, LoadOptions, Source};
+use asterisk_conf::{load, LoadOptions, Source};
 
-use crate::load::{load_type, select, unknown_types, Criteria};
+use crate::load::{load_type, unknown_types, Buckets};
 use crate::mapping::{load_mapping, Connection, Mapping, Wizard};
 use crate::raw::RawObject;
 use crate::store::{BoxFuture, Layer, ReloadCount, TableBackend, TypeStore};
@@ -191,9 +191,22 @@ impl Objects {
     }
 
     fn load_files(&self, report: &mut LoadReport) {
+        // Equal option text across every object of this load shares one allocation
+        // (ids repeated by endpoint, aor and auth; template values).
+        let _interning = crate::value::InternScope::new();
         let opts = LoadOptions::default();
         // Every file named by a snapshot layer, parsed once.
-        let mut files: HashMap<String, Option<Config>> = HashMap::new();
+        let mut files: HashMap<String, Option<Buckets>> = HashMap::new();
+        // How many layers read each (file, type): the last one takes the sections.
+        let mut uses: HashMap<(String, String), usize> = HashMap::new();
+        for specs in self.snapshots.values() {
+            for (_, spec) in specs {
+                if let SnapshotSource::File { file, criteria, .. } = spec {
+                    let t = type_criterion(criteria).unwrap_or_default();
+                    *uses.entry((file.clone(), t.to_owned())).or_default() += 1;
+                }
+            }
+        }
         for specs in self.snapshots.values() {
             for (_, spec) in specs {
                 if let SnapshotSource::File { file, .. } = spec {
@@ -205,7 +218,7 @@ impl Objects {
                             report
                                 .warnings
                                 .push(format!("{file}: not found; no objects from it"));
-                            Some(Config::default())
+                            Some(Buckets::default())
                         }
                         _ => match load(self.source.as_ref(), file, &opts) {
                             Ok(c) => {
@@ -216,8 +229,9 @@ impl Objects {
                                     crate::mapping::TYPES.iter().map(|(t, _)| *t).collect();
                                 let mut known = known;
                                 known.push("wizard");
-                                report.warnings.extend(unknown_types(&c, &known));
-                                Some(c)
+                                let buckets = Buckets::new(c);
+                                report.warnings.extend(unknown_types(&buckets, &known));
+                                Some(buckets)
                             }
                             Err(e) => {
                                 report.errors.push(format!(
@@ -270,11 +284,24 @@ impl Objects {
                             explicit_name,
                             single_object,
                         } => {
-                            let Some(Some(config)) = files.get(file) else {
+                            let Some(Some(buckets)) = files.get_mut(file) else {
                                 continue;
                             };
+                            let key = (
+                                file.clone(),
+                                type_criterion(criteria).unwrap_or(t).to_owned(),
+                            );
+                            let left = uses.entry(key).or_insert(1);
+                            *left = left.saturating_sub(1);
+                            let take = *left == 0;
                             (
-                                select_by::<$ty>(config, t, criteria, explicit_name.as_deref()),
+                                select_by::<$ty>(
+                                    buckets,
+                                    t,
+                                    criteria,
+                                    explicit_name.as_deref(),
+                                    take,
+                                ),
                                 *single_object,
                             )
                         }
@@ -407,26 +434,31 @@ async fn open_table(
     }
 }
 
-/// Sections selected by the config wizard's criteria: `type=<t>` is the usual one;
-/// other `name=value` pairs must all match the section's first line of that name.
+/// The `type=` criterion of a config layer, if it has one.
+fn type_criterion(criteria: &[(String, String)]) -> Option<&str> {
+    criteria
+        .iter()
+        .find(|(k, _)| k == "type")
+        .map(|(_, v)| v.as_str())
+}
+
+/// Sections selected by the config wizard's criteria: `type=<t>` is the usual one (and
+/// the default); other `name=value` pairs must all match the section's first line of
+/// that name.
 fn select_by<T: crate::object::HasTables>(
-    config: &Config,
+    buckets: &mut Buckets,
     object_type: &str,
     criteria: &[(String, String)],
     explicit_name: Option<&str>,
+    take: bool,
 ) -> Vec<RawObject> {
-    let type_criterion = criteria
-        .iter()
-        .find(|(k, _)| k == "type")
-        .map_or(object_type, |(_, v)| v.as_str());
-    let mut raws = select::<T>(
-        config,
-        &Criteria {
-            object_type: type_criterion,
-            explicit_name,
-            single_object: false,
-        },
-    );
+    let wanted = type_criterion(criteria).unwrap_or(object_type);
+    let mut raws = buckets.typed(wanted, take);
+    if let Some(name) = explicit_name {
+        if !raws.iter().any(|r| r.id == name) {
+            raws.extend(buckets.explicit::<T>(name));
+        }
+    }
     let others: Vec<&(String, String)> = criteria.iter().filter(|(k, _)| k != "type").collect();
     if !others.is_empty() {
         raws.retain(|r| {
@@ -442,10 +474,4 @@ fn select_by<T: crate::object::HasTables>(
         r.object_type = object_type.to_owned();
     }
     raws
-}
-
-/// Ids that appear in more than one snapshot of a type are fine (first layer wins);
-/// this only exists so tests can check the set of all ids cheaply.
-pub fn ids<T: crate::object::Object>(objects: &[Arc<T>]) -> HashSet<String> {
-    objects.iter().map(|o| o.id().to_owned()).collect()
 }

@@ -372,7 +372,8 @@ impl<T: HasTables> TypeStore<T> {
         let mut next: ObjectMap<T> = HashMap::with_capacity(objects.len());
         let mut count = ReloadCount::default();
         for o in objects {
-            let id: Text = o.id().into();
+            // The key shares the object's id text (no second copy).
+            let id: Text = o.meta().id.clone();
             match old.get(&id) {
                 Some(prev) if **prev == o => {
                     next.insert(id, Arc::clone(prev));

@@ -4,13 +4,85 @@
 //! error messages comes from the same place as the parser.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::fmt::Write as _;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-/// A string option. `Box<str>` rather than `String`: options never grow after loading,
-/// and the spare capacity and extra word of a `String` add up over 100 000 endpoints.
-pub type Text = Box<str>;
+/// A string option: empty costs no allocation, and a clone shares the text instead of
+/// copying it. Objects are cloned when one is derived from defaults or a template and
+/// when a shared settings group is changed; with `Arc` those clones are reference
+/// increments, and glibc's smallest chunk (32 bytes) makes the `Arc` header free for
+/// short strings.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Text(Option<Arc<str>>);
+
+impl Text {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_deref().unwrap_or("")
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Must hash as the `str` it borrows as (maps keyed by Text are read with &str).
+        self.as_str().hash(state)
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        if s.is_empty() {
+            Text(None)
+        } else {
+            Text(Some(Arc::from(s)))
+        }
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text::from(s.as_str())
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A kind of option value.
 pub trait OptValue: Sized {
@@ -93,12 +165,65 @@ impl OptValue for f64 {
     }
 }
 
+thread_local! {
+    static INTERNER: std::cell::RefCell<Option<std::collections::HashSet<Arc<str>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// While alive, option text read on this thread is interned: equal values (the
+/// `context` or `transport` every endpoint of a template repeats) share one
+/// allocation. Held for the duration of one load; the table is freed with it.
+pub struct InternScope {
+    outer: Option<std::collections::HashSet<Arc<str>>>,
+}
+
+impl InternScope {
+    /// Starts interning on this thread.
+    pub fn new() -> InternScope {
+        let outer = INTERNER.with(|i| i.borrow_mut().replace(Default::default()));
+        InternScope { outer }
+    }
+}
+
+impl Default for InternScope {
+    fn default() -> Self {
+        InternScope::new()
+    }
+}
+
+impl Drop for InternScope {
+    fn drop(&mut self) {
+        let outer = self.outer.take();
+        INTERNER.with(|i| *i.borrow_mut() = outer);
+    }
+}
+
+impl Text {
+    /// The text, sharing an equal value already read in this load (see [`InternScope`]).
+    pub fn interned(s: &str) -> Text {
+        if s.is_empty() {
+            return Text(None);
+        }
+        INTERNER.with(|i| match i.borrow_mut().as_mut() {
+            Some(set) => match set.get(s) {
+                Some(a) => Text(Some(Arc::clone(a))),
+                None => {
+                    let a: Arc<str> = Arc::from(s);
+                    set.insert(Arc::clone(&a));
+                    Text(Some(a))
+                }
+            },
+            None => Text::from(s),
+        })
+    }
+}
+
 impl OptValue for Text {
     fn accepted() -> Cow<'static, str> {
         "any text".into()
     }
     fn parse(text: &str) -> Result<Self, String> {
-        Ok(text.into())
+        Ok(Text::interned(text))
     }
     fn show(&self, out: &mut String) {
         out.push_str(self);

@@ -97,8 +97,8 @@ async fn the_basic_example_loads_into_the_expected_objects() {
     let e = objects.endpoint.get("6001").await.unwrap().unwrap();
     assert_eq!(&*e.context, "from-internal");
     assert_eq!(e.settings.codecs.0, vec!["ulaw"]);
-    assert_eq!(&*e.auth, &["6001".into()] as &[Box<str>]);
-    assert_eq!(&*e.aors, &["6001".into()] as &[Box<str>]);
+    assert_eq!(&*e.auth, &["6001".into()] as &[sorcery::value::Text]);
+    assert_eq!(&*e.aors, &["6001".into()] as &[sorcery::value::Text]);
     // Defaults from the spec.
     assert!(e.settings.direct_media);
     assert!(e.settings.force_rport);
@@ -161,6 +161,12 @@ set_var=B=2
 callerid=\"Alice\" <101>
 permit=192.168.1.0/255.255.255.0
 
+[102](phone)
+callerid=\"Bob\" <102>
+
+[103](phone)
+callerid=\"Carol\" <103>
+
 [mac-1]
 type=identify
 endpoint=101
@@ -186,6 +192,16 @@ match=sip.example.com:5070
     assert_eq!(show("allow"), "(ulaw|g722)");
     assert_eq!(show("permit"), "10.0.0.0/8,192.168.1.0/24");
     assert_eq!(show("callerid"), "\"Alice\" <101>");
+
+    let e102 = objects.endpoint.get("102").await.unwrap().unwrap();
+    let e101b = objects.endpoint.get("101").await.unwrap().unwrap();
+    assert!(!Arc::ptr_eq(&e.settings.0, &e102.settings.0), "101 changed its codecs and ACL");
+    assert!(Arc::ptr_eq(&e.settings.0, &e101b.settings.0));
+    let e103 = objects.endpoint.get("103").await.unwrap().unwrap();
+    assert!(
+        Arc::ptr_eq(&e102.settings.0, &e103.settings.0),
+        "endpoints stamped from one template share one settings group"
+    );
 
     let id = objects.identify.get("mac-1").await.unwrap().unwrap();
     assert_eq!(id.r#match.len(), 4);
@@ -413,7 +429,7 @@ endpoint/context=from-trunk
     let (objects, report) = open(&dir).await;
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let e = objects.endpoint.get("7001").await.unwrap().unwrap();
-    assert_eq!(&*e.auth, &["7001-iauth".into()] as &[Box<str>]);
+    assert_eq!(&*e.auth, &["7001-iauth".into()] as &[sorcery::value::Text]);
     assert_eq!(e.meta.extended("pjsip_wizard"), Some("7001"));
     let a = objects.aor.get("7001").await.unwrap().unwrap();
     assert_eq!(a.max_contacts, 1);
@@ -427,7 +443,7 @@ endpoint/context=from-trunk
         .unwrap();
     assert_eq!(&*reg.server_uri, "sip:sip.example.com:5060");
     assert_eq!(&*reg.client_uri, "sip:acct@sip.example.com:5060");
-    assert_eq!(&*reg.outbound_auth, &["trunk-oauth".into()] as &[Box<str>]);
+    assert_eq!(&*reg.outbound_auth, &["trunk-oauth".into()] as &[sorcery::value::Text]);
     assert!(objects
         .identify
         .get("trunk-identify")

@@ -101,8 +101,8 @@ async fn tutorial(url: String, backend: Backend) {
         let id = &*e.meta.id;
         assert_eq!(&*e.transport, "transport-udp");
         assert_eq!(&*e.context, "testing");
-        assert_eq!(&*e.aors, &[Box::from(id)]);
-        assert_eq!(&*e.auth, &[Box::from(id)]);
+        assert_eq!(&*e.aors, &[sorcery::value::Text::from(id)]);
+        assert_eq!(&*e.auth, &[sorcery::value::Text::from(id)]);
         assert_eq!(e.settings.codecs.0, vec!["g722"]);
         assert!(!e.settings.direct_media);
         assert!(
