@@ -10,6 +10,7 @@ use asterisk_conf::Config;
 
 use crate::object::{build, option, HasTables, ObjectError};
 use crate::raw::RawObject;
+use crate::value::FastMap;
 
 /// A file's object sections grouped by their first `type` line, moved out of the
 /// parse tree (no copy of the option lines), ready to be handed to each type.
@@ -85,7 +86,8 @@ pub struct TypeLoad<T> {
 
 /// Types each raw object, applying the duplicate and single-object rules.
 pub fn load_type<T: HasTables>(raws: &[RawObject], single_object: bool) -> TypeLoad<T> {
-    let mut seen: HashMap<&str, &RawObject> = HashMap::with_capacity(raws.len());
+    let mut seen: FastMap<&str, &RawObject> =
+        FastMap::with_capacity_and_hasher(raws.len(), Default::default());
     for raw in raws {
         if let Some(first) = seen.insert(raw.id.as_str(), raw) {
             return TypeLoad {

@@ -4,14 +4,13 @@
 //! kept as extended fields, a per-type check at the end).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
 use asterisk_conf::Origin;
 
 use crate::raw::RawObject;
-use crate::value::Text;
+use crate::value::{FastMap, Text};
 
 /// Fields every object has: its id and the free `@name` fields the wizard and other
 /// tools attach.
@@ -79,7 +78,7 @@ pub trait Object: Clone + Default + PartialEq + Send + Sync + 'static {
 
 /// Per-type tables built once: the option index and the defaults object.
 struct TypeTables<T> {
-    index: HashMap<&'static str, usize>,
+    index: FastMap<&'static str, usize>,
     defaults: T,
 }
 
@@ -94,7 +93,7 @@ fn tables<T: HasTables>() -> &'static TypeTables<T> {
     let cell = T::tables();
     let any = cell.get_or_init(|| {
         let opts = T::options();
-        let mut index = HashMap::with_capacity(opts.len());
+        let mut index = FastMap::with_capacity_and_hasher(opts.len(), Default::default());
         let mut defaults = T::default();
         for (i, o) in opts.iter().enumerate() {
             index.insert(o.name, i);

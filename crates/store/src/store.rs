@@ -6,7 +6,7 @@
 //! reload, so the read path takes no lock; an object that did not change across a
 //! reload keeps its identity (the same `Arc`), so holders can tell nothing changed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
@@ -14,10 +14,10 @@ use arc_swap::ArcSwap;
 
 use crate::object::{build, fields, HasTables, ObjectError};
 use crate::raw::RawObject;
-use crate::value::Text;
+use crate::value::{FastMap, Text};
 
 /// Objects of one type by id.
-pub type ObjectMap<T> = HashMap<Text, Arc<T>>;
+pub type ObjectMap<T> = FastMap<Text, Arc<T>>;
 
 /// What a change observer is told.
 #[derive(Debug, Clone)]
@@ -114,7 +114,7 @@ impl<T> Layer<T> {
     pub fn snapshot(name: impl Into<String>) -> Layer<T> {
         Layer {
             name: name.into(),
-            backend: Backend::Snapshot(ArcSwap::from_pointee(HashMap::new())),
+            backend: Backend::Snapshot(ArcSwap::from_pointee(FastMap::default())),
             cache: false,
         }
     }
@@ -123,7 +123,7 @@ impl<T> Layer<T> {
     pub fn memory(name: impl Into<String>) -> Layer<T> {
         Layer {
             name: name.into(),
-            backend: Backend::Memory(RwLock::new(HashMap::new())),
+            backend: Backend::Memory(RwLock::new(FastMap::default())),
             cache: false,
         }
     }
@@ -369,7 +369,8 @@ impl<T: HasTables> TypeStore<T> {
             return ReloadCount::default();
         };
         let old = snap.load_full();
-        let mut next: ObjectMap<T> = HashMap::with_capacity(objects.len());
+        let mut next: ObjectMap<T> =
+            FastMap::with_capacity_and_hasher(objects.len(), Default::default());
         let mut count = ReloadCount::default();
         for o in objects {
             // The key shares the object's id text (no second copy).

@@ -9,6 +9,13 @@ use std::fmt::Write as _;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
+/// A hash map with a fast seeded hasher (foldhash) for the store's own tables: keys
+/// come from configuration, and SipHash was a tenth of the load time.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The set counterpart of [`FastMap`].
+pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+
 /// A string option: empty costs no allocation, and a clone shares the text instead of
 /// copying it. Objects are cloned when one is derived from defaults or a template and
 /// when a shared settings group is changed; with `Arc` those clones are reference
@@ -166,7 +173,7 @@ impl OptValue for f64 {
 }
 
 thread_local! {
-    static INTERNER: std::cell::RefCell<Option<std::collections::HashSet<Arc<str>>>> =
+    static INTERNER: std::cell::RefCell<Option<FastSet<Arc<str>>>> =
         const { std::cell::RefCell::new(None) };
 }
 
@@ -174,7 +181,7 @@ thread_local! {
 /// `context` or `transport` every endpoint of a template repeats) share one
 /// allocation. Held for the duration of one load; the table is freed with it.
 pub struct InternScope {
-    outer: Option<std::collections::HashSet<Arc<str>>>,
+    outer: Option<FastSet<Arc<str>>>,
 }
 
 impl InternScope {

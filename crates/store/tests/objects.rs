@@ -195,7 +195,10 @@ match=sip.example.com:5070
 
     let e102 = objects.endpoint.get("102").await.unwrap().unwrap();
     let e101b = objects.endpoint.get("101").await.unwrap().unwrap();
-    assert!(!Arc::ptr_eq(&e.settings.0, &e102.settings.0), "101 changed its codecs and ACL");
+    assert!(
+        !Arc::ptr_eq(&e.settings.0, &e102.settings.0),
+        "101 changed its codecs and ACL"
+    );
     assert!(Arc::ptr_eq(&e.settings.0, &e101b.settings.0));
     let e103 = objects.endpoint.get("103").await.unwrap().unwrap();
     assert!(
@@ -443,7 +446,10 @@ endpoint/context=from-trunk
         .unwrap();
     assert_eq!(&*reg.server_uri, "sip:sip.example.com:5060");
     assert_eq!(&*reg.client_uri, "sip:acct@sip.example.com:5060");
-    assert_eq!(&*reg.outbound_auth, &["trunk-oauth".into()] as &[sorcery::value::Text]);
+    assert_eq!(
+        &*reg.outbound_auth,
+        &["trunk-oauth".into()] as &[sorcery::value::Text]
+    );
     assert!(objects
         .identify
         .get("trunk-identify")

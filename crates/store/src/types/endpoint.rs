@@ -5,13 +5,12 @@
 //! …) are inline; the ~130 others live in [`EndpointSettings`] behind a shared
 //! copy-on-write pointer, so endpoints stamped from one template share one copy.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::codecs::{self, Direction};
 use crate::net::Acl;
 use crate::object::{Meta, Object, Opt};
-use crate::value::{Lines, List, Shared, Text};
+use crate::value::{FastSet, Lines, List, Shared, Text};
 use crate::{acl_opts, choice, impl_tables, opt};
 
 choice! {
@@ -435,7 +434,7 @@ impl Object for Endpoint {
     }
 
     fn share(objects: &mut [Self]) {
-        let mut seen: HashSet<Arc<EndpointSettings>> = HashSet::new();
+        let mut seen: FastSet<Arc<EndpointSettings>> = FastSet::default();
         for e in objects {
             match seen.get(&e.settings.0) {
                 Some(same) => e.settings.0 = Arc::clone(same),
