@@ -989,6 +989,21 @@ pub struct MigrateReport {
     /// version table, or `ps_*` tables that Switchboard did not create. Such a database was
     /// only completed, never altered.
     pub asterisk_database: bool,
+    /// False when the database is managed by Asterisk's Alembic migrations and
+    /// changing it was not allowed ([`MigrateOptions::alter_alembic_schema`]): the
+    /// lists then say what is missing, and nothing was changed.
+    pub applied: bool,
+}
+
+/// How [`migrate_with`] treats a database Asterisk's Alembic migrations manage.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MigrateOptions {
+    /// Add missing tables and columns even when the database has Alembic's version
+    /// table. Off by default: a column Switchboard adds ahead of Asterisk's own
+    /// migration makes a later `alembic upgrade` fail with a duplicate column, so on
+    /// such a database the operator chooses (upgrade with Asterisk's tooling, or let
+    /// Switchboard complete it).
+    pub alter_alembic_schema: bool,
 }
 
 impl MigrateReport {
@@ -1000,6 +1015,18 @@ impl MigrateReport {
 
 impl fmt::Display for MigrateReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.applied {
+            let mut missing: Vec<String> = self.created_tables.clone();
+            missing.extend(self.added_columns.iter().map(|(t, c)| format!("{t}.{c}")));
+            return write!(
+                f,
+                "this database's schema is managed by Asterisk (Alembic); nothing was changed. \
+                 Missing for Switchboard: {}. Upgrade it with Asterisk's contrib/ast-db-manage \
+                 (alembic upgrade head), or run `switchboard db migrate --alter-asterisk-schema` \
+                 to add them here.",
+                missing.join(", ")
+            );
+        }
         if self.is_empty() {
             write!(
                 f,
@@ -1060,8 +1087,13 @@ fn plural(n: usize) -> &'static str {
 /// Existing tables, columns, types and rows are never altered or dropped, so it is safe on
 /// a database Asterisk also uses; run again, it does nothing.
 pub async fn migrate(url: &str) -> Result<MigrateReport, SqlError> {
+    migrate_with(url, MigrateOptions::default()).await
+}
+
+/// [`migrate`] with options.
+pub async fn migrate_with(url: &str, options: MigrateOptions) -> Result<MigrateReport, SqlError> {
     let db = Database::connect(url).await?;
-    let report = db.migrate().await;
+    let report = db.migrate_with(options).await;
     db.close().await;
     report
 }
@@ -1069,14 +1101,21 @@ pub async fn migrate(url: &str) -> Result<MigrateReport, SqlError> {
 impl Database {
     /// [`migrate`] on this database.
     pub async fn migrate(&self) -> Result<MigrateReport, SqlError> {
+        self.migrate_with(MigrateOptions::default()).await
+    }
+
+    /// [`migrate_with`] on this database.
+    pub async fn migrate_with(&self, options: MigrateOptions) -> Result<MigrateReport, SqlError> {
         let d = self.dialect;
         let before = self.table_names().await?;
         let ours = before.contains(schema::VERSION_TABLE);
         let asterisk_database = before.contains(schema::ALEMBIC_VERSION_TABLE)
             || (!ours && schema::TABLES.iter().any(|t| before.contains(t.name)));
 
+        let alembic = before.contains(schema::ALEMBIC_VERSION_TABLE);
         let mut report = MigrateReport {
             asterisk_database,
+            applied: true,
             ..MigrateReport::default()
         };
         let mut statements = schema::enum_statements(d);
@@ -1100,6 +1139,10 @@ impl Database {
                         .push((table.name.to_owned(), column.name.to_owned()));
                 }
             }
+        }
+        if alembic && !options.alter_alembic_schema && !report.is_empty() {
+            report.applied = false;
+            return Ok(report);
         }
         statements.extend(schema::index_statements(d));
         statements.push(schema::version_table_statement(d));

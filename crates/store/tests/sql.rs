@@ -356,7 +356,35 @@ async fn old_asterisk(url: String, backend: Backend) {
     .await;
     pool.close().await;
 
-    let report = ok("migrate", sql::migrate(&url).await);
+    // By default an Alembic-managed database is only inspected: Asterisk's own
+    // migrations own its schema.
+    let refused = ok("migrate", sql::migrate(&url).await);
+    assert!(!refused.applied, "{refused}");
+    assert!(
+        refused.to_string().contains("nothing was changed"),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains("ps_aors.qualify_frequency"),
+        "{refused}"
+    );
+    let still = ok("migrate", sql::migrate(&url).await);
+    assert_eq!(
+        still.created_tables, refused.created_tables,
+        "nothing was created"
+    );
+
+    let report = ok(
+        "migrate",
+        sql::migrate_with(
+            &url,
+            sql::MigrateOptions {
+                alter_alembic_schema: true,
+            },
+        )
+        .await,
+    );
+    assert!(report.applied, "{report}");
     assert!(report.asterisk_database, "{report}");
     assert!(
         !report.created_tables.iter().any(|t| t == "ps_aors"),

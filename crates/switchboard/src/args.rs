@@ -97,6 +97,12 @@ pub enum DbCommand {
         /// or `postgres://user@host/asterisk`.
         #[arg(long, value_name = "URL")]
         url: String,
+
+        /// Also add missing tables and columns to a database whose schema Asterisk's
+        /// Alembic migrations manage (by default such a database is only inspected,
+        /// because a column added here makes a later `alembic upgrade` fail).
+        #[arg(long)]
+        alter_asterisk_schema: bool,
     },
 }
 

@@ -84,8 +84,10 @@ pub fn run(config_dir: &Path) -> ExitCode {
     }
 }
 
-/// `switchboard db migrate --url URL`.
-pub fn migrate(url: &str) -> ExitCode {
+/// `switchboard db migrate --url URL [--alter-asterisk-schema]`: exit 0 when the
+/// schema is complete, 3 when an Asterisk-managed schema was left incomplete on
+/// purpose, 1 on error.
+pub fn migrate(url: &str, alter_asterisk_schema: bool) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -96,10 +98,19 @@ pub fn migrate(url: &str) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(sorcery::sql::migrate(url)) {
+    let options = sorcery::sql::MigrateOptions {
+        alter_alembic_schema: alter_asterisk_schema,
+    };
+    match runtime.block_on(sorcery::sql::migrate_with(url, options)) {
         Ok(report) => {
             println!("{report}");
-            ExitCode::SUCCESS
+            // Left unchanged on purpose is not a failure, but a script must notice
+            // that the schema is still incomplete.
+            if report.applied {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            }
         }
         Err(e) => {
             eprintln!("switchboard: db migrate failed: {e}");

@@ -33,8 +33,12 @@ fn main() -> ExitCode {
         Some(Command::Cli { .. }) => not_implemented("cli", "console"),
         Some(Command::CheckConfig { config_dir }) => check_config::run(&config_dir),
         Some(Command::Db {
-            command: DbCommand::Migrate { url },
-        }) => check_config::migrate(&url),
+            command:
+                DbCommand::Migrate {
+                    url,
+                    alter_asterisk_schema,
+                },
+        }) => check_config::migrate(&url, alter_asterisk_schema),
         None if cli.remote || cli.exec.is_some() => not_implemented("-r/-x", "console"),
         // e.g. `switchboard --data-dir /x` alone: nothing asked for.
         None => Cli::command()
