@@ -460,4 +460,24 @@ endpoint/context=from-trunk
         objects.endpoint.get("6001").await.unwrap().is_some(),
         "file objects still there"
     );
+
+    // A wizard removed from the file takes all its objects with it on reload.
+    dir.write(
+        "pjsip_wizard.conf",
+        "[7001]\ntype=wizard\naccepts_registrations=yes\n",
+    );
+    let report = objects.reload();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(objects
+        .registration
+        .get("trunk-reg-0")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(objects.endpoint.get("trunk").await.unwrap().is_none());
+    assert!(
+        objects.auth.get("7001-iauth").await.unwrap().is_none(),
+        "accepts_auth went off"
+    );
+    assert!(objects.endpoint.get("7001").await.unwrap().is_some());
 }
