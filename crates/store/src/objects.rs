@@ -46,6 +46,8 @@ enum SnapshotSource {
         criteria: Vec<(String, String)>,
         explicit_name: Option<String>,
         single_object: bool,
+        /// `integrity=file`: one bad object rejects the type's whole load from the file.
+        integrity_file: bool,
     },
     Wizard,
 }
@@ -277,12 +279,13 @@ impl Objects {
             ($field:ident, $ty:ty) => {{
                 let t = <$ty as crate::object::Object>::TYPE;
                 for (index, spec) in self.snapshots.get(t).map(Vec::as_slice).unwrap_or(&[]) {
-                    let (raws, single) = match spec {
+                    let (raws, single, whole_file) = match spec {
                         SnapshotSource::File {
                             file,
                             criteria,
                             explicit_name,
                             single_object,
+                            integrity_file,
                         } => {
                             let Some(Some(buckets)) = files.get_mut(file) else {
                                 continue;
@@ -303,16 +306,25 @@ impl Objects {
                                     take,
                                 ),
                                 *single_object,
+                                *integrity_file,
                             )
                         }
                         SnapshotSource::Wizard => {
                             let Some(all) = &wizard_objects else { continue };
                             let raws: Vec<RawObject> =
                                 all.iter().filter(|r| r.object_type == t).cloned().collect();
-                            (raws, false)
+                            (raws, false, false)
                         }
                     };
-                    let loaded = load_type::<$ty>(&raws, single);
+                    let mut loaded = load_type::<$ty>(&raws, single);
+                    if whole_file && loaded.failed.is_none() && !loaded.errors.is_empty() {
+                        *report.dropped.entry(t).or_default() += loaded.errors.len();
+                        report.errors.extend(loaded.errors.iter().map(|e| e.to_string()));
+                        loaded.failed = Some(format!(
+                            "integrity=file: {} {t} object(s) failed, so no {t} objects were loaded from this file",
+                            loaded.errors.len()
+                        ));
+                    }
                     if let Some(why) = loaded.failed {
                         report
                             .errors
@@ -358,7 +370,7 @@ async fn build_type<T: crate::object::HasTables>(
                 criteria,
                 explicit_name,
                 single_object,
-                ..
+                integrity_file,
             } => {
                 specs.push((
                     layers.len(),
@@ -367,6 +379,7 @@ async fn build_type<T: crate::object::HasTables>(
                         criteria: criteria.clone(),
                         explicit_name: explicit_name.clone(),
                         single_object: *single_object,
+                        integrity_file: *integrity_file,
                     },
                 ));
                 Some(Layer::snapshot(format!("config {file}")))

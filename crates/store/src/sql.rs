@@ -230,6 +230,14 @@ fn dialect_of(url: &str) -> Option<Dialect> {
 /// A SQLite file is created when missing (`mode=rwc`) unless the URL says otherwise, so
 /// `db migrate` can start from nothing.
 fn connect_url(url: &str, dialect: Dialect) -> String {
+    // sqlx knows MariaDB by the MySQL scheme only.
+    if let Some(rest) = url
+        .get(..10)
+        .filter(|s| s.eq_ignore_ascii_case("mariadb://"))
+        .map(|_| &url[10..])
+    {
+        return format!("mysql://{rest}");
+    }
     if dialect != Dialect::Sqlite || url.contains(":memory:") {
         return url.to_owned();
     }

@@ -481,3 +481,28 @@ endpoint/context=from-trunk
     );
     assert!(objects.endpoint.get("7001").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn integrity_file_rejects_the_whole_type_for_one_bad_object() {
+    let dir = Dir::new("integrity");
+    dir.write(
+        "sorcery.conf",
+        "[res_pjsip]\nendpoint=config,pjsip.conf,criteria=type=endpoint,integrity=file\n",
+    );
+    dir.write(
+        "pjsip.conf",
+        "[good]\ntype=endpoint\n[bad]\ntype=endpoint\ndirect_media=maybe\n[a]\ntype=aor\n",
+    );
+    let (objects, report) = open(&dir).await;
+    let all = report.errors.join("\n");
+    assert!(
+        all.contains("endpoint 'bad' option 'direct_media'"),
+        "{all}"
+    );
+    assert!(all.contains("integrity=file"), "{all}");
+    assert!(objects.endpoint.get("good").await.unwrap().is_none());
+    assert!(
+        objects.aor.get("a").await.unwrap().is_some(),
+        "other types unaffected"
+    );
+}
