@@ -189,3 +189,51 @@ async fn realtime_tutorial_on_mariadb() {
         s.run(tutorial).await;
     }
 }
+
+/// Without sorcery.conf, contacts go to the local store: a SQLite file created (with
+/// the ps_contacts schema) on first use, which keeps them across a restart.
+#[tokio::test]
+async fn contacts_persist_in_the_local_store_without_sorcery_conf() {
+    let dir = std::env::temp_dir().join(format!("sb-local-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("pjsip.conf"), "[101]\ntype=aor\nmax_contacts=2\n").expect("write");
+    let url = format!("sqlite://{}/switchboard.db", dir.display());
+
+    let open = || async {
+        let opener = SqlOpener::new(Some(url.clone()));
+        let (objects, report) = Objects::open(OpenOptions {
+            source: Arc::new(FsSource::new(&dir)),
+            local_store_url: Some(url.clone()),
+            tables: Some(&opener),
+        })
+        .await
+        .expect("mapping");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        objects
+    };
+
+    let objects = open().await;
+    let mut c: Contact = sorcery::object::defaults();
+    c.meta.id = "101;@abc".into();
+    c.uri = "sip:101@192.0.2.10".into();
+    c.expiration_time = 1_900_000_000;
+    objects.contact.put(c).await.expect("put");
+    drop(objects);
+
+    let objects = open().await;
+    let back = objects
+        .contact
+        .get("101;@abc")
+        .await
+        .expect("get")
+        .expect("kept");
+    assert_eq!(&*back.uri, "sip:101@192.0.2.10");
+    assert_eq!(back.aor(), "101");
+    assert_eq!(
+        objects.contact.get_all().await.expect("all").len(),
+        1,
+        "one contact, from the local store"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
