@@ -32,6 +32,15 @@ impl Meta {
     }
 }
 
+/// Access to the common fields; implemented by [`impl_tables!`] for every type, whose
+/// struct has them as a field named `meta`.
+pub trait HasMeta {
+    /// The common fields.
+    fn meta(&self) -> &Meta;
+    /// The common fields, for building.
+    fn meta_mut(&mut self) -> &mut Meta;
+}
+
 /// One option of a type: its name, its default as configuration text, and how to set
 /// and show it on an object.
 pub struct Opt<T> {
@@ -48,15 +57,11 @@ pub struct Opt<T> {
 }
 
 /// A sorcery object type.
-pub trait Object: Clone + Default + PartialEq + Send + Sync + 'static {
+pub trait Object: HasMeta + Clone + Default + PartialEq + Send + Sync + 'static {
     /// The type name (`endpoint`, `aor`, …).
     const TYPE: &'static str;
     /// Every option, in the order `pjsip show` lists them.
     fn options() -> &'static [Opt<Self>];
-    /// The common fields.
-    fn meta(&self) -> &Meta;
-    /// The common fields, for building.
-    fn meta_mut(&mut self) -> &mut Meta;
     /// The per-type check run after all options are applied (Asterisk's "apply"):
     /// cross-option rules such as "min_se at least 90". Err drops the object.
     fn check(&mut self) -> Result<(), String> {
@@ -111,10 +116,19 @@ fn tables<T: HasTables>() -> &'static TypeTables<T> {
     }
 }
 
-/// Declares the per-type table storage.
+/// Declares the per-type table storage and the access to the type's `meta` field.
 #[macro_export]
 macro_rules! impl_tables {
     ($t:ty) => {
+        impl $crate::object::HasMeta for $t {
+            fn meta(&self) -> &$crate::object::Meta {
+                &self.meta
+            }
+            fn meta_mut(&mut self) -> &mut $crate::object::Meta {
+                &mut self.meta
+            }
+        }
+
         impl $crate::object::HasTables for $t {
             fn tables() -> &'static std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>> {
                 static CELL: std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>> =

@@ -190,12 +190,18 @@ fn mask(url: &str) -> (String, Vec<String>) {
 }
 
 fn percent_decode(s: &str) -> String {
+    unescape(s, b'%', hex)
+}
+
+/// `s` with every `marker` followed by two digits that `digit` accepts replaced by the
+/// byte they spell (URL `%HH` and realtime `^HH` escapes).
+fn unescape(s: &str, marker: u8, digit: fn(u8) -> Option<u8>) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+        if b[i] == marker && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (digit(b[i + 1]), digit(b[i + 2])) {
                 out.push(h << 4 | l);
                 i += 3;
                 continue;
@@ -962,21 +968,7 @@ pub fn decode(value: &str) -> String {
     if !value.contains('^') {
         return value.to_owned();
     }
-    let b = value.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'^' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (upper_hex(b[i + 1]), upper_hex(b[i + 2])) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    unescape(value, b'^', upper_hex)
 }
 
 fn upper_hex(c: u8) -> Option<u8> {

@@ -19,15 +19,9 @@ pub fn run(config_dir: &Path) -> ExitCode {
         );
         return ExitCode::from(1);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("switchboard: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     // Realtime tables are opened (a wrong URL or missing table is a problem worth
     // reporting); the local contact store belongs to the running server and is not.
@@ -88,15 +82,9 @@ pub fn run(config_dir: &Path) -> ExitCode {
 /// schema is complete, 3 when an Asterisk-managed schema was left incomplete on
 /// purpose, 1 on error.
 pub fn migrate(url: &str, alter_asterisk_schema: bool) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("switchboard: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let options = sorcery::sql::MigrateOptions {
         alter_alembic_schema: alter_asterisk_schema,
@@ -117,4 +105,15 @@ pub fn migrate(url: &str, alter_asterisk_schema: bool) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// A single-threaded runtime for a one-shot command (exit 1 if it cannot start).
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("switchboard: cannot start the runtime: {e}");
+            ExitCode::from(1)
+        })
 }

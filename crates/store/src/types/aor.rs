@@ -67,14 +67,6 @@ impl Object for Aor {
         OPTS
     }
 
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.meta
-    }
-
     fn check(&mut self) -> Result<(), String> {
         if self.qualify_frequency > 86_400 {
             return Err(format!(

@@ -173,14 +173,6 @@ impl Object for Auth {
         OPTS
     }
 
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.meta
-    }
-
     fn check(&mut self) -> Result<(), String> {
         if !self.md5_cred.is_empty() {
             if self.md5_cred.len() != 32 || !self.md5_cred.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -68,14 +68,6 @@ impl Object for Contact {
         OPTS
     }
 
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.meta
-    }
-
     fn check(&mut self) -> Result<(), String> {
         if self.uri.is_empty() {
             return Err("a contact needs a uri".into());

@@ -425,14 +425,6 @@ impl Object for Endpoint {
         &OPTS
     }
 
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.meta
-    }
-
     fn share(objects: &mut [Self]) {
         let mut seen: FastSet<Arc<EndpointSettings>> = FastSet::default();
         for e in objects {

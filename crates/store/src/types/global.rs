@@ -180,14 +180,6 @@ impl Object for Global {
         OPTS
     }
 
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.meta
-    }
-
     fn check(&mut self) -> Result<(), String> {
         if self.default_from_user.is_empty() {
             return Err("default_from_user must not be empty".into());
@@ -280,14 +272,6 @@ impl Object for System {
             opt!("disable_rport", "no", disable_rport),
         ];
         OPTS
-    }
-
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.meta
     }
 
     fn check(&mut self) -> Result<(), String> {

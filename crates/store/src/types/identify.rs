@@ -148,14 +148,6 @@ impl Object for Identify {
         OPTS
     }
 
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.meta
-    }
-
     fn check(&mut self) -> Result<(), String> {
         if self.endpoint.is_empty() {
             return Err("endpoint is required".into());

@@ -23,12 +23,6 @@ impl Object for DomainAlias {
         static OPTS: &[Opt<DomainAlias>] = &[opt!("domain", "", domain)];
         OPTS
     }
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-    fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.meta
-    }
     fn check(&mut self) -> Result<(), String> {
         if self.domain.is_empty() {
             return Err("domain is required".into());
@@ -62,12 +56,6 @@ impl Object for AclObject {
             v
         });
         &OPTS
-    }
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-    fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.meta
     }
 }
 
@@ -107,12 +95,6 @@ impl Object for ResourceList {
         ];
         OPTS
     }
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-    fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.meta
-    }
     fn check(&mut self) -> Result<(), String> {
         if self.event.is_empty() {
             return Err("event is required".into());
@@ -148,12 +130,6 @@ impl Object for PhoneProv {
             opt!("PROFILE", "", profile),
         ];
         OPTS
-    }
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-    fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.meta
     }
     fn other_option(&mut self, name: &str, value: &str) -> bool {
         match self.variables.iter_mut().find(|(n, _)| &**n == name) {

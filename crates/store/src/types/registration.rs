@@ -95,14 +95,6 @@ impl Object for Registration {
         OPTS
     }
 
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.meta
-    }
-
     fn check(&mut self) -> Result<(), String> {
         for (name, v) in [
             ("server_uri", &self.server_uri),

@@ -161,14 +161,6 @@ impl Object for Transport {
         OPTS
     }
 
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.meta
-    }
-
     fn check(&mut self) -> Result<(), String> {
         if self.protocol != Protocol::Flow {
             if self.bind.is_empty() {
