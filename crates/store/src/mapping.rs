@@ -426,12 +426,13 @@ fn wizard(
             let Some((family, rest)) = data.split_first().filter(|(f, _)| !f.is_empty()) else {
                 return Err("realtime needs a family (realtime,ps_endpoints)".into());
             };
-            let mut unqualified = UnqualifiedFetch::No;
+            // Asterisk's default is yes (an empty value too).
+            let mut unqualified = UnqualifiedFetch::Yes;
             for (n, v) in options(rest)? {
-                match (n.as_str(), v.as_str()) {
+                match (n.as_str(), v.to_ascii_lowercase().as_str()) {
+                    ("allow_unqualified_fetch", "yes" | "") => unqualified = UnqualifiedFetch::Yes,
                     ("allow_unqualified_fetch", "no") => unqualified = UnqualifiedFetch::No,
                     ("allow_unqualified_fetch", "warn") => unqualified = UnqualifiedFetch::Warn,
-                    ("allow_unqualified_fetch", "yes") => unqualified = UnqualifiedFetch::Yes,
                     ("allow_unqualified_fetch", "error") => unqualified = UnqualifiedFetch::Error,
                     _ => return Err(format!("unknown realtime option '{n}={v}'")),
                 }

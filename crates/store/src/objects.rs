@@ -406,9 +406,15 @@ async fn build_type<T: crate::object::HasTables>(
                     .await
                     .map(|b| Layer::table(format!("local {}", conn.table), b))
             }
-            Wizard::Realtime { connection, .. } => open_table(opts, connection, t, report)
-                .await
-                .map(|b| Layer::table(format!("realtime {}", connection.table), b)),
+            Wizard::Realtime {
+                connection,
+                unqualified,
+                ..
+            } => open_table(opts, connection, t, report).await.map(|b| {
+                let mut l = Layer::table(format!("realtime {}", connection.table), b);
+                l.unqualified = *unqualified;
+                l
+            }),
         };
         if let Some(l) = built {
             layers.push(l);

@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use arc_swap::ArcSwap;
 
+use crate::mapping::UnqualifiedFetch;
 use crate::object::{build, fields, HasTables, ObjectError};
 use crate::raw::RawObject;
 use crate::value::{FastMap, Text};
@@ -107,6 +108,9 @@ pub struct Layer<T> {
     pub backend: Backend<T>,
     /// A cache layer (filled from the layers after it on reads).
     pub cache: bool,
+    /// Whether listing every object may read the whole table (realtime
+    /// `allow_unqualified_fetch`; only database layers look at it).
+    pub unqualified: UnqualifiedFetch,
 }
 
 impl<T> Layer<T> {
@@ -116,6 +120,7 @@ impl<T> Layer<T> {
             name: name.into(),
             backend: Backend::Snapshot(ArcSwap::from_pointee(FastMap::default())),
             cache: false,
+            unqualified: UnqualifiedFetch::Yes,
         }
     }
 
@@ -125,6 +130,7 @@ impl<T> Layer<T> {
             name: name.into(),
             backend: Backend::Memory(RwLock::new(FastMap::default())),
             cache: false,
+            unqualified: UnqualifiedFetch::Yes,
         }
     }
 
@@ -134,6 +140,7 @@ impl<T> Layer<T> {
             name: name.into(),
             backend: Backend::Table(table),
             cache: false,
+            unqualified: UnqualifiedFetch::Yes,
         }
     }
 }
@@ -229,6 +236,18 @@ impl<T: HasTables> TypeStore<T> {
                     }
                 }
                 Backend::Table(t) => {
+                    // Asterisk's rules for listing a whole realtime table.
+                    match layer.unqualified {
+                        UnqualifiedFetch::Yes => {}
+                        UnqualifiedFetch::No => continue,
+                        UnqualifiedFetch::Error => {
+                            tracing::error!("unqualified fetch prevented on {}", layer.name);
+                            continue;
+                        }
+                        UnqualifiedFetch::Warn => {
+                            tracing::warn!("unqualified fetch requested on {}", layer.name);
+                        }
+                    }
                     for raw in t.fetch_all().await.map_err(StoreError::Backend)? {
                         if !all.contains_key(raw.id.as_str()) {
                             let o = Self::typed(&raw)?;

@@ -102,7 +102,7 @@ fn the_realtime_tutorial_layout() {
         assert_eq!((f.as_str(), connection.table.as_str()), (family, table));
         assert_eq!(connection.name, "asterisk");
         assert_eq!(connection.url, "postgres://asterisk@127.0.0.1/asterisk");
-        assert_eq!(*unqualified, UnqualifiedFetch::No);
+        assert_eq!(*unqualified, UnqualifiedFetch::Yes, "Asterisk's default");
     }
     // Types without a line keep their defaults.
     assert_eq!(config_of(&m, "transport").0, "pjsip.conf");

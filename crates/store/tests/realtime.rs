@@ -237,3 +237,50 @@ async fn contacts_persist_in_the_local_store_without_sorcery_conf() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `allow_unqualified_fetch=no` keeps listing from reading the whole table (lookups by
+/// id still work); the default (yes) lists every row.
+#[tokio::test]
+async fn allow_unqualified_fetch_no_stops_listing_but_not_lookups() {
+    let dir = std::env::temp_dir().join(format!("sb-unqualified-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let url = format!("sqlite://{}/rt.db", dir.display());
+    sql::migrate(&url).await.expect("migrate");
+    let db = sql::Database::connect(&url).await.expect("connect");
+    db.execute("INSERT INTO ps_endpoints (id, context) VALUES ('101', 'a')")
+        .await
+        .expect("insert");
+    db.execute("INSERT INTO ps_aors (id, max_contacts) VALUES ('101', 1)")
+        .await
+        .expect("insert");
+    db.close().await;
+    std::fs::write(
+        dir.join("sorcery.conf"),
+        "[res_pjsip]\nendpoint=realtime,ps_endpoints,allow_unqualified_fetch=no\naor=realtime,ps_aors\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("extconfig.conf"),
+        "[settings]\nps_endpoints => sqlite3,rt\nps_aors => sqlite3,rt\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("switchboard.conf"),
+        format!("[databases]\nrt = {url}\n"),
+    )
+    .expect("write");
+    let opener = SqlOpener::new(None);
+    let (objects, report) = Objects::open(OpenOptions {
+        source: Arc::new(FsSource::new(&dir)),
+        local_store_url: None,
+        tables: Some(&opener),
+    })
+    .await
+    .expect("mapping");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(objects.endpoint.get_all().await.expect("list").is_empty());
+    assert!(objects.endpoint.get("101").await.expect("get").is_some());
+    assert_eq!(objects.aor.get_all().await.expect("list").len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
