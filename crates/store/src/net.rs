@@ -200,6 +200,11 @@ macro_rules! acl_opts {
                     Ok(())
                 },
                 show: |o, out| o.$($path).+.show(out, $crate::net::AclKind::Named),
+                row: |o, out| {
+                    let mut s = String::new();
+                    o.$($path).+.show(&mut s, $crate::net::AclKind::Named);
+                    out.push(s);
+                },
                 accepted: |_| "names of acl.conf sections".into(),
             },
             $crate::object::Opt::<$t> {
@@ -207,6 +212,11 @@ macro_rules! acl_opts {
                 default: "",
                 set: |o, v| o.$($path).+.add(true, v),
                 show: |o, out| o.$($path).+.show(out, $crate::net::AclKind::Permit),
+                row: |o, out| {
+                    let mut s = String::new();
+                    o.$($path).+.show(&mut s, $crate::net::AclKind::Permit);
+                    out.push(s);
+                },
                 accepted: |_| <$crate::net::IpNet as $crate::value::OptValue>::accepted(),
             },
             $crate::object::Opt::<$t> {
@@ -214,6 +224,11 @@ macro_rules! acl_opts {
                 default: "",
                 set: |o, v| o.$($path).+.add(false, v),
                 show: |o, out| o.$($path).+.show(out, $crate::net::AclKind::Deny),
+                row: |o, out| {
+                    let mut s = String::new();
+                    o.$($path).+.show(&mut s, $crate::net::AclKind::Deny);
+                    out.push(s);
+                },
                 accepted: |_| <$crate::net::IpNet as $crate::value::OptValue>::accepted(),
             },
         ]

@@ -52,6 +52,9 @@ pub struct Opt<T> {
     pub set: fn(&mut T, &str) -> Result<(), String>,
     /// Writes the current value.
     pub show: fn(&T, &mut String),
+    /// Writes the current value as the lines a realtime row stores (read back by
+    /// `set`, one line at a time, they give the same value).
+    pub row: fn(&T, &mut Vec<String>),
     /// The accepted values, for error messages.
     pub accepted: fn(&T) -> Cow<'static, str>,
 }
@@ -152,6 +155,7 @@ macro_rules! opt {
                 Ok(())
             },
             show: |o, out| $crate::value::OptValue::show(&o.$($path).+, out),
+            row: |o, out| $crate::value::OptValue::show_each(&o.$($path).+, out),
             accepted: |o| $crate::value::accepted_of(&o.$($path).+),
         }
     };
@@ -179,6 +183,22 @@ pub fn fields<T: HasTables>(object: &T) -> Vec<(&'static str, String)> {
             (o.name, s)
         })
         .collect()
+}
+
+/// Every option of an object as realtime row fields: a name repeats for each line of
+/// a line-valued option, and an empty value clears the column.
+pub fn row_fields<T: HasTables>(object: &T) -> Vec<(&'static str, String)> {
+    let mut out = Vec::with_capacity(T::options().len());
+    let mut lines = Vec::new();
+    for o in T::options() {
+        lines.clear();
+        (o.row)(object, &mut lines);
+        if lines.is_empty() {
+            out.push((o.name, String::new()));
+        }
+        out.extend(lines.drain(..).map(|l| (o.name, l)));
+    }
+    out
 }
 
 /// Why one object was not loaded.

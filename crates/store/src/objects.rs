@@ -98,6 +98,9 @@ pub struct Objects {
     source: Arc<dyn Source + Send + Sync>,
     mapping: Mapping,
     snapshots: HashMap<&'static str, Vec<(usize, SnapshotSource)>>,
+    reload_lock: std::sync::Mutex<()>,
+    /// pjsip_wizard.conf existed at some load (so its disappearing is worth an error).
+    had_wizard_file: std::sync::atomic::AtomicBool,
     /// Endpoints.
     pub endpoint: TypeStore<Endpoint>,
     /// AORs.
@@ -156,6 +159,8 @@ impl Objects {
             source: Arc::clone(&opts.source),
             mapping: Mapping::defaults(),
             snapshots: HashMap::new(),
+            reload_lock: std::sync::Mutex::new(()),
+            had_wizard_file: std::sync::atomic::AtomicBool::new(false),
             endpoint: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
             aor: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
             auth: build_type(&mapping, &opts, &mut report, &mut snapshots).await,
@@ -172,7 +177,7 @@ impl Objects {
         };
         objects.mapping = mapping;
         objects.snapshots = snapshots;
-        objects.load_files(&mut report);
+        objects.load_files(&mut report, true);
         Ok((objects, report))
     }
 
@@ -187,12 +192,16 @@ impl Objects {
     /// layers are not touched (they are read live). The layering itself (sorcery.conf)
     /// is read at start only.
     pub fn reload(&self) -> LoadReport {
+        // One reload at a time: two interleaved ones could mix file versions between
+        // types. A poisoned lock only means an earlier reload panicked; the snapshots
+        // are whole either way.
+        let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut report = LoadReport::default();
-        self.load_files(&mut report);
+        self.load_files(&mut report, false);
         report
     }
 
-    fn load_files(&self, report: &mut LoadReport) {
+    fn load_files(&self, report: &mut LoadReport, first: bool) {
         // Equal option text across every object of this load shares one allocation
         // (ids repeated by endpoint, aor and auth; template values).
         let _interning = crate::value::InternScope::new();
@@ -201,10 +210,10 @@ impl Objects {
         let mut files: HashMap<String, Option<Buckets>> = HashMap::new();
         // How many layers read each (file, type): the last one takes the sections.
         let mut uses: HashMap<(String, String), usize> = HashMap::new();
-        for specs in self.snapshots.values() {
+        for (object_type, specs) in &self.snapshots {
             for (_, spec) in specs {
                 if let SnapshotSource::File { file, criteria, .. } = spec {
-                    let t = type_criterion(criteria).unwrap_or_default();
+                    let t = type_criterion(criteria).unwrap_or(object_type);
                     *uses.entry((file.clone(), t.to_owned())).or_default() += 1;
                 }
             }
@@ -216,11 +225,20 @@ impl Objects {
                         continue;
                     }
                     let parsed = match self.source.resolve(file) {
-                        Ok(found) if found.is_empty() => {
+                        Ok(found) if found.is_empty() && first => {
                             report
                                 .warnings
                                 .push(format!("{file}: not found; no objects from it"));
                             Some(Buckets::default())
+                        }
+                        Ok(found) if found.is_empty() => {
+                            // A file gone at reload is far more often a mistake (a
+                            // rename, a deployment half done) than a wish to drop every
+                            // object; empty it to do that.
+                            report.errors.push(format!(
+                                "{file}: not found; its previous objects are kept (empty the file to remove them)"
+                            ));
+                            None
                         }
                         _ => match load(self.source.as_ref(), file, &opts) {
                             Ok(c) => {
@@ -247,15 +265,20 @@ impl Objects {
                 }
             }
         }
-        // The config wizard's objects.
+        // The config wizard's objects, and the wizards that failed (their previous
+        // objects are kept, as for any object that fails on reload).
+        let mut failed_wizards: Vec<String> = Vec::new();
         let wizard_objects: Option<Vec<RawObject>> = match self.source.resolve(WIZARD_FILE) {
             Ok(found) if !found.is_empty() => {
+                self.had_wizard_file
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 match load(self.source.as_ref(), WIZARD_FILE, &opts) {
                     Ok(c) => {
                         report
                             .warnings
                             .extend(c.warnings.iter().map(|w| w.to_string()));
                         let expansion = wizard::expand(&c);
+                        failed_wizards.extend(expansion.errors.iter().map(|e| e.wizard.clone()));
                         report.errors.extend(
                             expansion
                                 .errors
@@ -272,6 +295,17 @@ impl Objects {
                     }
                 }
             }
+            Ok(_)
+                if !first
+                    && self
+                        .had_wizard_file
+                        .load(std::sync::atomic::Ordering::Relaxed) =>
+            {
+                report.errors.push(format!(
+                    "{WIZARD_FILE}: not found; the wizards' previous objects are kept (empty the file to remove them)"
+                ));
+                None
+            }
             _ => Some(Vec::new()),
         };
 
@@ -279,6 +313,7 @@ impl Objects {
             ($field:ident, $ty:ty) => {{
                 let t = <$ty as crate::object::Object>::TYPE;
                 for (index, spec) in self.snapshots.get(t).map(Vec::as_slice).unwrap_or(&[]) {
+                    let mut keep: Vec<String> = Vec::new();
                     let (raws, single, whole_file) = match spec {
                         SnapshotSource::File {
                             file,
@@ -313,6 +348,13 @@ impl Objects {
                             let Some(all) = &wizard_objects else { continue };
                             let raws: Vec<RawObject> =
                                 all.iter().filter(|r| r.object_type == t).cloned().collect();
+                            if !failed_wizards.is_empty() {
+                                keep = self.$field.snapshot_ids(*index, |o| {
+                                    o.meta
+                                        .extended(&wizard::WIZARD_TAG[1..])
+                                        .is_some_and(|w| failed_wizards.iter().any(|f| f == w))
+                                });
+                            }
                             (raws, false, false)
                         }
                     };
@@ -331,8 +373,9 @@ impl Objects {
                             .push(format!("{why} (previous {t} objects kept)"));
                         continue;
                     }
-                    let failed_ids: Vec<String> =
+                    let mut failed_ids: Vec<String> =
                         loaded.errors.iter().map(|e| e.id.clone()).collect();
+                    failed_ids.extend(keep);
                     *report.dropped.entry(t).or_default() += loaded.errors.len();
                     report
                         .errors

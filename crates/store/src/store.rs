@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 use arc_swap::ArcSwap;
 
 use crate::mapping::UnqualifiedFetch;
-use crate::object::{build, fields, HasTables, ObjectError};
+use crate::object::{build, HasTables, ObjectError};
 use crate::raw::RawObject;
 use crate::value::{FastMap, Text};
 
@@ -77,12 +77,12 @@ pub trait TableBackend: Send + Sync {
         field: &'a str,
         value: &'a str,
     ) -> BoxFuture<'a, Result<Vec<RawObject>, String>>;
-    /// Inserts or replaces a row.
+    /// Inserts or replaces a row; true when it was inserted (there was none).
     fn upsert<'a>(
         &'a self,
         id: &'a str,
         fields: &'a [(&'static str, String)],
-    ) -> BoxFuture<'a, Result<(), String>>;
+    ) -> BoxFuture<'a, Result<bool, String>>;
     /// Deletes a row; false when there was none.
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, String>>;
 }
@@ -187,20 +187,36 @@ impl<T: HasTables> TypeStore<T> {
         }
     }
 
-    fn typed(raw: &RawObject) -> Result<Arc<T>, StoreError> {
-        build::<T>(raw).map(Arc::new).map_err(StoreError::Invalid)
+    /// Types a database row the way Asterisk's realtime wizard does: columns that are
+    /// not options of the type are dropped (admin columns, newer Asterisk revisions),
+    /// and a row that still fails is a miss for this layer, logged with its table.
+    fn typed_row(layer: &Layer<T>, mut raw: RawObject) -> Option<Arc<T>> {
+        raw.fields
+            .retain(|f| f.name.starts_with('@') || crate::object::option::<T>(&f.name).is_some());
+        match build::<T>(&raw) {
+            Ok(o) => Some(Arc::new(o)),
+            Err(e) => {
+                tracing::error!("{}: {e}", layer.name);
+                None
+            }
+        }
     }
 
     /// The object with this id from the first layer that has it. Lock-free for file
-    /// objects.
+    /// objects. A database layer that fails (unreachable, bad row) is logged and
+    /// skipped, so the layers after it still answer (as in Asterisk).
     pub async fn get(&self, id: &str) -> Result<Option<Arc<T>>, StoreError> {
         for (i, layer) in self.layers.iter().enumerate() {
             let found = match &layer.backend {
                 Backend::Snapshot(s) => s.load().get(id).cloned(),
                 Backend::Memory(m) => read(m).get(id).cloned(),
-                Backend::Table(t) => match t.fetch(id).await.map_err(StoreError::Backend)? {
-                    Some(raw) => Some(Self::typed(&raw)?),
-                    None => None,
+                Backend::Table(t) => match t.fetch(id).await {
+                    Ok(Some(raw)) => Self::typed_row(layer, raw),
+                    Ok(None) => None,
+                    Err(e) => {
+                        tracing::error!("{}: {e}", layer.name);
+                        None
+                    }
                 },
             };
             if let Some(o) = found {
@@ -248,10 +264,19 @@ impl<T: HasTables> TypeStore<T> {
                             tracing::warn!("unqualified fetch requested on {}", layer.name);
                         }
                     }
-                    for raw in t.fetch_all().await.map_err(StoreError::Backend)? {
+                    let rows = match t.fetch_all().await {
+                        Ok(rows) => rows,
+                        Err(e) => {
+                            tracing::error!("{}: {e}", layer.name);
+                            continue;
+                        }
+                    };
+                    for raw in rows {
                         if !all.contains_key(raw.id.as_str()) {
-                            let o = Self::typed(&raw)?;
-                            all.insert(raw.id.as_str().into(), o);
+                            let id: Text = raw.id.as_str().into();
+                            if let Some(o) = Self::typed_row(layer, raw) {
+                                all.insert(id, o);
+                            }
                         }
                     }
                 }
@@ -288,14 +313,19 @@ impl<T: HasTables> TypeStore<T> {
                     }
                 }
                 Backend::Table(t) => {
-                    let rows = t
-                        .fetch_where(field, value)
-                        .await
-                        .map_err(StoreError::Backend)?;
+                    let rows = match t.fetch_where(field, value).await {
+                        Ok(rows) => rows,
+                        Err(e) => {
+                            tracing::error!("{}: {e}", layer.name);
+                            continue;
+                        }
+                    };
                     for raw in rows {
                         if !all.contains_key(raw.id.as_str()) {
-                            let o = Self::typed(&raw)?;
-                            all.insert(raw.id.as_str().into(), o);
+                            let id: Text = raw.id.as_str().into();
+                            if let Some(o) = Self::typed_row(layer, raw) {
+                                all.insert(id, o);
+                            }
                         }
                     }
                 }
@@ -304,26 +334,28 @@ impl<T: HasTables> TypeStore<T> {
         Ok(all.into_values().collect())
     }
 
-    /// Writes an object to every writable layer (memory and tables); cache layers are
-    /// refreshed too. Fails when no layer accepted it.
+    /// Writes an object to every writable layer (memory and tables), then, if any
+    /// accepted it, to the cache layers. Every option is written, empty ones too, so a
+    /// field cleared since the last write is cleared in a table as well.
     pub async fn put(&self, object: T) -> Result<Arc<T>, StoreError> {
         let object = Arc::new(object);
-        let id: Text = object.id().into();
-        let row = fields(&*object);
-        let row: Vec<(&'static str, String)> =
-            row.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        let id: Text = object.meta().id.clone();
+        let row = crate::object::row_fields(&*object);
         let mut written = false;
         let mut existed = false;
         let mut last_error = None;
-        for layer in &self.layers {
+        for layer in self.layers.iter().filter(|l| !l.cache) {
             match &layer.backend {
                 Backend::Snapshot(_) => {}
                 Backend::Memory(m) => {
                     existed |= write(m).insert(id.clone(), Arc::clone(&object)).is_some();
-                    written |= !layer.cache;
+                    written = true;
                 }
                 Backend::Table(t) => match t.upsert(&id, &row).await {
-                    Ok(()) => written = true,
+                    Ok(inserted) => {
+                        existed |= !inserted;
+                        written = true;
+                    }
                     Err(e) => last_error = Some(e),
                 },
             }
@@ -334,6 +366,14 @@ impl<T: HasTables> TypeStore<T> {
                 None => StoreError::ReadOnly(T::TYPE),
             });
         }
+        if let Some(e) = last_error {
+            tracing::error!("{} '{id}' not written to every layer: {e}", T::TYPE);
+        }
+        for layer in self.layers.iter().filter(|l| l.cache) {
+            if let Backend::Memory(m) = &layer.backend {
+                write(m).insert(id.clone(), Arc::clone(&object));
+            }
+        }
         self.notify(if existed {
             Change::Updated(Arc::clone(&object))
         } else {
@@ -342,8 +382,9 @@ impl<T: HasTables> TypeStore<T> {
         Ok(object)
     }
 
-    /// Deletes an object from every writable layer.
-    pub async fn delete(&self, id: &str) -> Result<Arc<T>, StoreError> {
+    /// Deletes an object from every writable layer (and the caches). Fails with
+    /// `NotFound` when no layer had it, `ReadOnly` when only file layers do.
+    pub async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let existing = self.get(id).await?;
         let mut deleted = false;
         let mut last_error = None;
@@ -357,16 +398,31 @@ impl<T: HasTables> TypeStore<T> {
                 },
             }
         }
-        match (deleted, existing) {
-            (true, Some(o)) => {
-                self.notify(Change::Deleted(Arc::clone(&o)));
-                Ok(o)
+        if deleted {
+            if let Some(o) = existing {
+                self.notify(Change::Deleted(o));
             }
-            (_, _) if last_error.is_some() => {
-                Err(StoreError::Backend(last_error.unwrap_or_default()))
-            }
-            (false, Some(_)) => Err(StoreError::ReadOnly(T::TYPE)),
-            (_, None) => Err(StoreError::NotFound(T::TYPE, id.to_owned())),
+            return Ok(());
+        }
+        if let Some(e) = last_error {
+            return Err(StoreError::Backend(e));
+        }
+        match existing {
+            Some(_) => Err(StoreError::ReadOnly(T::TYPE)),
+            None => Err(StoreError::NotFound(T::TYPE, id.to_owned())),
+        }
+    }
+
+    /// The ids of the objects of snapshot layer `index` that satisfy `pred`.
+    pub fn snapshot_ids(&self, index: usize, pred: impl Fn(&T) -> bool) -> Vec<String> {
+        match self.layers.get(index).map(|l| &l.backend) {
+            Some(Backend::Snapshot(s)) => s
+                .load()
+                .values()
+                .filter(|o| pred(o))
+                .map(|o| o.id().to_owned())
+                .collect(),
+            _ => Vec::new(),
         }
     }
 

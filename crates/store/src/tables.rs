@@ -39,7 +39,7 @@ impl TableBackend for SqlTable {
         &'a self,
         id: &'a str,
         fields: &'a [(&'static str, String)],
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<bool, String>> {
         Box::pin(async move {
             // Options the table has no column for (an older schema) are not stored;
             // everything the table can hold is.
@@ -50,7 +50,6 @@ impl TableBackend for SqlTable {
                 .collect();
             SqlTable::upsert(self, id, &kept)
                 .await
-                .map(|_| ())
                 .map_err(|e| e.to_string())
         })
     }

@@ -99,6 +99,13 @@ pub trait OptValue: Sized {
     fn parse(text: &str) -> Result<Self, String>;
     /// Writes the value the way `pjsip show` and a realtime row hold it.
     fn show(&self, out: &mut String);
+    /// Writes the value as the separate lines a realtime row stores (joined there with
+    /// `;`): one for most options, one per item for line-valued lists.
+    fn show_each(&self, out: &mut Vec<String>) {
+        let mut s = String::new();
+        self.show(&mut s);
+        out.push(s);
+    }
     /// Combines a later line with the current value: the later line wins, except for
     /// options that accumulate (see [`Accum`]).
     fn merge(&mut self, later: Self) {
@@ -369,6 +376,9 @@ impl OptValue for Lines {
             }
             out.push_str(item);
         }
+    }
+    fn show_each(&self, out: &mut Vec<String>) {
+        out.extend(self.0.iter().map(|l| l.to_string()));
     }
     fn merge(&mut self, later: Self) {
         let mut all = std::mem::take(&mut self.0).into_vec();

@@ -97,3 +97,59 @@ async fn observers_hear_every_change() {
     );
     assert!(store.get("a").await.unwrap().is_none());
 }
+
+/// A table that always fails, to show what a write does when the database is down.
+struct Down;
+
+impl sorcery::store::TableBackend for Down {
+    fn fetch(&self, _: &str) -> sorcery::store::BoxFuture<'_, Result<Option<RawObject>, String>> {
+        Box::pin(async { Err("database down".to_owned()) })
+    }
+    fn fetch_all(&self) -> sorcery::store::BoxFuture<'_, Result<Vec<RawObject>, String>> {
+        Box::pin(async { Err("database down".to_owned()) })
+    }
+    fn fetch_where<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+    ) -> sorcery::store::BoxFuture<'a, Result<Vec<RawObject>, String>> {
+        Box::pin(async { Err("database down".to_owned()) })
+    }
+    fn upsert<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a [(&'static str, String)],
+    ) -> sorcery::store::BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async { Err("database down".to_owned()) })
+    }
+    fn delete<'a>(&'a self, _: &'a str) -> sorcery::store::BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async { Err("database down".to_owned()) })
+    }
+}
+
+#[tokio::test]
+async fn a_failed_write_leaves_the_cache_alone_and_a_down_table_does_not_hide_later_layers() {
+    let mut cache = Layer::memory("cache");
+    cache.cache = true;
+    let store = TypeStore::new(vec![
+        cache,
+        Layer::table("realtime ps_aors", Box::new(Down)),
+        Layer::snapshot("config"),
+    ]);
+    store.replace_snapshot(2, file_aors(&[("f", "1")]), &[]);
+    assert!(matches!(
+        store.put(aor("x", 1)).await,
+        Err(StoreError::Backend(_))
+    ));
+    assert!(
+        store.get("x").await.unwrap().is_none(),
+        "not cached after a failed write"
+    );
+    let f = store
+        .get("f")
+        .await
+        .unwrap()
+        .expect("file layer still answers");
+    assert_eq!(f.max_contacts, 1);
+    assert_eq!(store.get_all().await.unwrap().len(), 1);
+}

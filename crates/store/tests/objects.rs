@@ -506,3 +506,48 @@ async fn integrity_file_rejects_the_whole_type_for_one_bad_object() {
         "other types unaffected"
     );
 }
+
+#[tokio::test]
+async fn reload_keeps_the_objects_of_a_wizard_that_now_fails_and_of_a_missing_file() {
+    let dir = Dir::new("reload-keep");
+    dir.write("pjsip.conf", BASIC);
+    let trunk = "[w]\ntype=wizard\nsends_auth=yes\nremote_hosts=192.0.2.1\noutbound_auth/username=u\noutbound_auth/password=p\n";
+    dir.write("pjsip_wizard.conf", trunk);
+    let (objects, report) = open(&dir).await;
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(objects.auth.get("w-oauth").await.unwrap().is_some());
+
+    // The operator breaks the wizard: its objects stay as they were.
+    dir.write(
+        "pjsip_wizard.conf",
+        &trunk.replace("outbound_auth/username=u\n", ""),
+    );
+    let report = objects.reload();
+    assert!(
+        report.errors.iter().any(|e| e.contains("wizard 'w'")),
+        "{:?}",
+        report.errors
+    );
+    assert!(objects.endpoint.get("w").await.unwrap().is_some());
+    assert!(objects.auth.get("w-oauth").await.unwrap().is_some());
+    assert!(objects.identify.get("w-identify").await.unwrap().is_some());
+
+    // pjsip.conf disappears (a rename, a half-done deployment): nothing is dropped.
+    std::fs::remove_file(dir.path().join("pjsip.conf")).unwrap();
+    let report = objects.reload();
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.contains("pjsip.conf: not found")),
+        "{:?}",
+        report.errors
+    );
+    assert!(objects.endpoint.get("6001").await.unwrap().is_some());
+    assert!(objects
+        .transport
+        .get("transport-udp")
+        .await
+        .unwrap()
+        .is_some());
+}

@@ -108,6 +108,13 @@ impl OptValue for Digests {
             out.push_str(&d.hex);
         }
     }
+    fn show_each(&self, out: &mut Vec<String>) {
+        out.extend(
+            self.0
+                .iter()
+                .map(|d| format!("{}:{}", d.algorithm.word(), d.hex)),
+        );
+    }
     fn merge(&mut self, later: Self) {
         let mut all: Vec<PasswordDigest> = std::mem::take(&mut self.0).into_vec();
         for d in later.0.into_vec() {

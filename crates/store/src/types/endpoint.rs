@@ -512,6 +512,7 @@ fn endpoint_options() -> Vec<Opt<Endpoint>> {
             default: "",
             set: |o, v| codecs::apply(&mut o.settings.codecs.0, Direction::Disallow, v),
             show: |_, _| {},
+            row: |_, _| {},
             accepted: |_| {
                 format!("all, or codec names: {}", codecs::KNOWN_CODECS.join(", ")).into()
             },
@@ -521,6 +522,8 @@ fn endpoint_options() -> Vec<Opt<Endpoint>> {
             default: "",
             set: |o, v| codecs::apply(&mut o.settings.codecs.0, Direction::Allow, v),
             show: |o, out| show_codecs(&o.settings.codecs.0, out),
+            // A row stores the list as an allow line the loader reads back.
+            row: |o, out| out.push(o.settings.codecs.0.join(",")),
             accepted: |_| {
                 format!("all, or codec names: {}", codecs::KNOWN_CODECS.join(", ")).into()
             },
