@@ -227,6 +227,30 @@ impl<T: HasTables> TypeStore<T> {
         Ok(None)
     }
 
+    /// Adds a table's rows to a listing where no earlier layer gave the id; a failed
+    /// read or a bad row is logged and skipped.
+    fn merge_rows(
+        layer: &Layer<T>,
+        rows: Result<Vec<RawObject>, String>,
+        all: &mut BTreeMap<Text, Arc<T>>,
+    ) {
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!("{}: {e}", layer.name);
+                return;
+            }
+        };
+        for raw in rows {
+            if !all.contains_key(raw.id.as_str()) {
+                let id: Text = raw.id.as_str().into();
+                if let Some(o) = Self::typed_row(layer, raw) {
+                    all.insert(id, o);
+                }
+            }
+        }
+    }
+
     /// Copies an object found in a lower layer into the cache layers above it.
     fn fill_caches(&self, found_at: usize, object: &Arc<T>) {
         for layer in &self.layers[..found_at] {
@@ -264,21 +288,7 @@ impl<T: HasTables> TypeStore<T> {
                             tracing::warn!("unqualified fetch requested on {}", layer.name);
                         }
                     }
-                    let rows = match t.fetch_all().await {
-                        Ok(rows) => rows,
-                        Err(e) => {
-                            tracing::error!("{}: {e}", layer.name);
-                            continue;
-                        }
-                    };
-                    for raw in rows {
-                        if !all.contains_key(raw.id.as_str()) {
-                            let id: Text = raw.id.as_str().into();
-                            if let Some(o) = Self::typed_row(layer, raw) {
-                                all.insert(id, o);
-                            }
-                        }
-                    }
+                    Self::merge_rows(layer, t.fetch_all().await, &mut all);
                 }
             }
             if layer.cache && !all.is_empty() {
@@ -313,21 +323,7 @@ impl<T: HasTables> TypeStore<T> {
                     }
                 }
                 Backend::Table(t) => {
-                    let rows = match t.fetch_where(field, value).await {
-                        Ok(rows) => rows,
-                        Err(e) => {
-                            tracing::error!("{}: {e}", layer.name);
-                            continue;
-                        }
-                    };
-                    for raw in rows {
-                        if !all.contains_key(raw.id.as_str()) {
-                            let id: Text = raw.id.as_str().into();
-                            if let Some(o) = Self::typed_row(layer, raw) {
-                                all.insert(id, o);
-                            }
-                        }
-                    }
+                    Self::merge_rows(layer, t.fetch_where(field, value).await, &mut all);
                 }
             }
         }
