@@ -537,3 +537,24 @@ fn select_by<T: crate::object::HasTables>(
     }
     raws
 }
+
+/// Reloads `objects` on every SIGHUP until the returned task is aborted; each report is
+/// handed to `on_report` (the daemon logs it). The handler is installed before this
+/// returns, so a SIGHUP sent afterwards never takes the default action (exit).
+#[cfg(unix)]
+pub fn reload_on_sighup(
+    objects: Arc<Objects>,
+    on_report: impl Fn(LoadReport) + Send + 'static,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    Ok(tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            let objects = Arc::clone(&objects);
+            // File reading and parsing block; keep them off the async workers.
+            match tokio::task::spawn_blocking(move || objects.reload()).await {
+                Ok(report) => on_report(report),
+                Err(e) => tracing::error!("reload failed: {e}"),
+            }
+        }
+    }))
+}

@@ -551,3 +551,37 @@ async fn reload_keeps_the_objects_of_a_wizard_that_now_fails_and_of_a_missing_fi
         .unwrap()
         .is_some());
 }
+
+/// SIGHUP reloads (the daemon installs this; the test sends itself the signal).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads() {
+    let dir = Dir::new("sighup");
+    dir.write("pjsip.conf", BASIC);
+    let (objects, _) = open(&dir).await;
+    let objects = Arc::new(objects);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = sorcery::objects::reload_on_sighup(Arc::clone(&objects), move |r| {
+        let _ = tx.send(r);
+    })
+    .expect("signal handler");
+    dir.write(
+        "pjsip.conf",
+        &BASIC.replace("max_contacts=1", "max_contacts=3"),
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let report = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("reloaded within 10 s")
+        .expect("a report");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(
+        objects.aor.get("6001").await.unwrap().unwrap().max_contacts,
+        3
+    );
+    task.abort();
+}
