@@ -10,7 +10,7 @@ use asterisk_conf::{load, LoadOptions, Source};
 use crate::load::{load_type, unknown_types, Buckets};
 use crate::mapping::{load_mapping, Connection, Mapping, Wizard};
 use crate::raw::RawObject;
-use crate::store::{BoxFuture, Layer, ReloadCount, TableBackend, TypeStore};
+use crate::store::{BoxFuture, CachePolicy, Layer, ReloadCount, TableBackend, TypeStore};
 use crate::types::*;
 use crate::wizard;
 
@@ -198,6 +198,12 @@ impl Objects {
         let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut report = LoadReport::default();
         self.load_files(&mut report, false);
+        macro_rules! expire {
+            ($field:ident, $ty:ty) => {
+                self.$field.expire_caches_on_reload();
+            };
+        }
+        each_type!(expire);
         report
     }
 
@@ -427,9 +433,15 @@ async fn build_type<T: crate::object::HasTables>(
                 ));
                 Some(Layer::snapshot(format!("config {file}")))
             }
-            Wizard::Memory | Wizard::MemoryCache { .. } => {
+            Wizard::Memory => {
                 let mut l = Layer::memory("memory");
-                l.cache = layer.cache || matches!(layer.wizard, Wizard::MemoryCache { .. });
+                l.cache = layer.cache;
+                Some(l)
+            }
+            Wizard::MemoryCache { options } => {
+                let mut l = Layer::memory("memory_cache");
+                l.cache = true;
+                l.policy = cache_policy(t, options, report);
                 Some(l)
             }
             Wizard::Astdb { prefix } => {
@@ -469,6 +481,44 @@ async fn build_type<T: crate::object::HasTables>(
     }
     snapshots.insert(t, specs);
     TypeStore::new(layers)
+}
+
+/// Reads the `memory_cache` options Switchboard applies; a bad value is reported and
+/// that option left at its default.
+fn cache_policy(t: &str, options: &[(String, String)], report: &mut LoadReport) -> CachePolicy {
+    let mut p = CachePolicy::default();
+    for (name, value) in options {
+        let number = || value.trim().parse::<u64>().ok();
+        let ok = match name.as_str() {
+            "name" => true,
+            "maximum_objects" => number().map(|n| p.maximum_objects = n as usize).is_some(),
+            "object_lifetime_maximum" => number().map(|n| p.object_lifetime_maximum = n).is_some(),
+            "object_lifetime_stale" => number().map(|n| p.object_lifetime_stale = n).is_some(),
+            "expire_on_reload" => crate::value::parse_bool(value)
+                .map(|b| p.expire_on_reload = b)
+                .is_some(),
+            "full_backend_cache" => {
+                if crate::value::parse_bool(value) == Some(true) {
+                    report.warnings.push(format!(
+                        "{t}: memory_cache full_backend_cache is not supported; objects are cached as they are read"
+                    ));
+                }
+                true
+            }
+            _ => {
+                report
+                    .errors
+                    .push(format!("{t}: unknown memory_cache option '{name}'"));
+                continue;
+            }
+        };
+        if !ok {
+            report.errors.push(format!(
+                "{t}: memory_cache option {name}='{value}' is not valid; default kept"
+            ));
+        }
+    }
+    p
 }
 
 async fn open_table(

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 
@@ -94,8 +95,9 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 pub enum Backend<T> {
     /// Objects from files or the config wizard: read-only, replaced whole on reload.
     Snapshot(ArcSwap<ObjectMap<T>>),
-    /// Objects in memory, writable (the `memory` wizard).
-    Memory(RwLock<ObjectMap<T>>),
+    /// Objects in memory, writable (the `memory` wizard, and `memory_cache` layers),
+    /// each with the time it was stored (for cache lifetimes).
+    Memory(RwLock<FastMap<Text, (Arc<T>, Instant)>>),
     /// A database table (`realtime`, or the local store in the `astdb` role).
     Table(Box<dyn TableBackend>),
 }
@@ -111,6 +113,36 @@ pub struct Layer<T> {
     /// Whether listing every object may read the whole table (realtime
     /// `allow_unqualified_fetch`; only database layers look at it).
     pub unqualified: UnqualifiedFetch,
+    /// Limits of a cache layer (`memory_cache` options).
+    pub policy: CachePolicy,
+}
+
+/// The `memory_cache` options this store applies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CachePolicy {
+    /// Most objects kept (0: no limit); the oldest is evicted first.
+    pub maximum_objects: usize,
+    /// Seconds after which a cached object is dropped (0: never).
+    pub object_lifetime_maximum: u64,
+    /// Seconds after which a cached object is fetched again (0: never). Asterisk
+    /// refreshes stale objects in the background and answers with the stale copy; here
+    /// a stale object is fetched again at once, which is never older and costs one
+    /// lookup.
+    pub object_lifetime_stale: u64,
+    /// Empty the cache on reload.
+    pub expire_on_reload: bool,
+}
+
+impl CachePolicy {
+    fn fresh(&self, stored: Instant, now: Instant) -> bool {
+        let age = now.saturating_duration_since(stored).as_secs();
+        let limit = match (self.object_lifetime_maximum, self.object_lifetime_stale) {
+            (0, 0) => return true,
+            (0, s) | (s, 0) => s,
+            (m, s) => m.min(s),
+        };
+        age < limit
+    }
 }
 
 impl<T> Layer<T> {
@@ -121,6 +153,7 @@ impl<T> Layer<T> {
             backend: Backend::Snapshot(ArcSwap::from_pointee(FastMap::default())),
             cache: false,
             unqualified: UnqualifiedFetch::Yes,
+            policy: CachePolicy::default(),
         }
     }
 
@@ -131,6 +164,7 @@ impl<T> Layer<T> {
             backend: Backend::Memory(RwLock::new(FastMap::default())),
             cache: false,
             unqualified: UnqualifiedFetch::Yes,
+            policy: CachePolicy::default(),
         }
     }
 
@@ -141,6 +175,45 @@ impl<T> Layer<T> {
             backend: Backend::Table(table),
             cache: false,
             unqualified: UnqualifiedFetch::Yes,
+            policy: CachePolicy::default(),
+        }
+    }
+}
+
+impl<T: HasTables> Layer<T> {
+    /// A memory layer's object, if present and (for a cache) still fresh; an expired
+    /// cache entry is removed.
+    fn live(&self, m: &RwLock<FastMap<Text, (Arc<T>, Instant)>>, id: &str) -> Option<Arc<T>> {
+        let (object, at) = read(m).get(id).cloned()?;
+        if !self.cache || self.policy.fresh(at, Instant::now()) {
+            return Some(object);
+        }
+        write(m).remove(id);
+        None
+    }
+
+    /// Stores an object in a cache layer, evicting the oldest beyond maximum_objects.
+    fn cache_insert(&self, object: &Arc<T>) {
+        let Backend::Memory(m) = &self.backend else {
+            return;
+        };
+        let mut map = write(m);
+        map.insert(
+            object.meta().id.clone(),
+            (Arc::clone(object), Instant::now()),
+        );
+        let max = self.policy.maximum_objects;
+        while max > 0 && map.len() > max {
+            let oldest = map
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => {
+                    map.remove(&k);
+                }
+                None => break,
+            }
         }
     }
 }
@@ -209,7 +282,7 @@ impl<T: HasTables> TypeStore<T> {
         for (i, layer) in self.layers.iter().enumerate() {
             let found = match &layer.backend {
                 Backend::Snapshot(s) => s.load().get(id).cloned(),
-                Backend::Memory(m) => read(m).get(id).cloned(),
+                Backend::Memory(m) => layer.live(m, id),
                 Backend::Table(t) => match t.fetch(id).await {
                     Ok(Some(raw)) => Self::typed_row(layer, raw),
                     Ok(None) => None,
@@ -253,9 +326,20 @@ impl<T: HasTables> TypeStore<T> {
 
     /// Copies an object found in a lower layer into the cache layers above it.
     fn fill_caches(&self, found_at: usize, object: &Arc<T>) {
-        for layer in &self.layers[..found_at] {
-            if let (true, Backend::Memory(m)) = (layer.cache, &layer.backend) {
-                write(m).insert(object.id().into(), Arc::clone(object));
+        for layer in self.layers[..found_at].iter().filter(|l| l.cache) {
+            layer.cache_insert(object);
+        }
+    }
+
+    /// Empties the cache layers that ask for it on reload.
+    pub fn expire_caches_on_reload(&self) {
+        for layer in self
+            .layers
+            .iter()
+            .filter(|l| l.cache && l.policy.expire_on_reload)
+        {
+            if let Backend::Memory(m) = &layer.backend {
+                write(m).clear();
             }
         }
     }
@@ -271,8 +355,11 @@ impl<T: HasTables> TypeStore<T> {
                     }
                 }
                 Backend::Memory(m) => {
-                    for (k, v) in read(m).iter() {
-                        all.entry(k.clone()).or_insert_with(|| Arc::clone(v));
+                    let now = Instant::now();
+                    for (k, (v, at)) in read(m).iter() {
+                        if !layer.cache || layer.policy.fresh(*at, now) {
+                            all.entry(k.clone()).or_insert_with(|| Arc::clone(v));
+                        }
                     }
                 }
                 Backend::Table(t) => {
@@ -318,8 +405,11 @@ impl<T: HasTables> TypeStore<T> {
                     }
                 }
                 Backend::Memory(m) => {
-                    for (k, v) in read(m).iter().filter(|(_, v)| matches(v)) {
-                        all.entry(k.clone()).or_insert_with(|| Arc::clone(v));
+                    let now = Instant::now();
+                    for (k, (v, at)) in read(m).iter() {
+                        if matches(v) && (!layer.cache || layer.policy.fresh(*at, now)) {
+                            all.entry(k.clone()).or_insert_with(|| Arc::clone(v));
+                        }
                     }
                 }
                 Backend::Table(t) => {
@@ -344,7 +434,9 @@ impl<T: HasTables> TypeStore<T> {
             match &layer.backend {
                 Backend::Snapshot(_) => {}
                 Backend::Memory(m) => {
-                    existed |= write(m).insert(id.clone(), Arc::clone(&object)).is_some();
+                    existed |= write(m)
+                        .insert(id.clone(), (Arc::clone(&object), Instant::now()))
+                        .is_some();
                     written = true;
                 }
                 Backend::Table(t) => match t.upsert(&id, &row).await {
@@ -366,9 +458,7 @@ impl<T: HasTables> TypeStore<T> {
             tracing::error!("{} '{id}' not written to every layer: {e}", T::TYPE);
         }
         for layer in self.layers.iter().filter(|l| l.cache) {
-            if let Backend::Memory(m) = &layer.backend {
-                write(m).insert(id.clone(), Arc::clone(&object));
-            }
+            layer.cache_insert(&object);
         }
         self.notify(if existed {
             Change::Updated(Arc::clone(&object))
@@ -489,4 +579,31 @@ pub struct ReloadCount {
     pub removed: usize,
     /// Objects that failed to load and kept their previous version.
     pub kept_previous: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn cache_lifetimes() {
+        let t0 = Instant::now();
+        let at = |s| t0 + Duration::from_secs(s);
+        let forever = CachePolicy::default();
+        assert!(forever.fresh(t0, at(1_000_000)));
+        let max = CachePolicy {
+            object_lifetime_maximum: 60,
+            ..CachePolicy::default()
+        };
+        assert!(max.fresh(t0, at(59)));
+        assert!(!max.fresh(t0, at(60)));
+        let both = CachePolicy {
+            object_lifetime_maximum: 60,
+            object_lifetime_stale: 10,
+            ..CachePolicy::default()
+        };
+        assert!(both.fresh(t0, at(9)));
+        assert!(!both.fresh(t0, at(10)), "stale objects are fetched again");
+    }
 }

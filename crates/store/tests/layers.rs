@@ -153,3 +153,80 @@ async fn a_failed_write_leaves_the_cache_alone_and_a_down_table_does_not_hide_la
     assert_eq!(f.max_contacts, 1);
     assert_eq!(store.get_all().await.unwrap().len(), 1);
 }
+
+/// A table that serves a fixed set of rows and counts reads.
+struct Rows(Arc<std::sync::atomic::AtomicUsize>);
+
+impl sorcery::store::TableBackend for Rows {
+    fn fetch(&self, id: &str) -> sorcery::store::BoxFuture<'_, Result<Option<RawObject>, String>> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = id.to_owned();
+        Box::pin(async move {
+            let o = Origin {
+                file: "ps_aors (realtime)".into(),
+                line: 0,
+            };
+            let mut r = RawObject::new("aor", &id, o.clone());
+            r.push("max_contacts", "4", o);
+            Ok(Some(r))
+        })
+    }
+    fn fetch_all(&self) -> sorcery::store::BoxFuture<'_, Result<Vec<RawObject>, String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn fetch_where<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+    ) -> sorcery::store::BoxFuture<'a, Result<Vec<RawObject>, String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn upsert<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a [(&'static str, String)],
+    ) -> sorcery::store::BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async { Ok(true) })
+    }
+    fn delete<'a>(&'a self, _: &'a str) -> sorcery::store::BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async { Ok(true) })
+    }
+}
+
+#[tokio::test]
+async fn a_cache_layer_serves_repeat_reads_and_keeps_at_most_maximum_objects() {
+    let mut cache: Layer<Aor> = Layer::memory("memory_cache");
+    cache.cache = true;
+    cache.policy = sorcery::store::CachePolicy {
+        maximum_objects: 2,
+        expire_on_reload: true,
+        ..Default::default()
+    };
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let rows = Rows(Arc::clone(&reads));
+    let store = TypeStore::new(vec![
+        cache,
+        Layer::table("realtime ps_aors", Box::new(rows)),
+    ]);
+    for id in ["a", "a", "b", "a"] {
+        assert_eq!(store.get(id).await.unwrap().unwrap().max_contacts, 4);
+    }
+    assert_eq!(
+        reads.load(std::sync::atomic::Ordering::Relaxed),
+        2,
+        "repeat reads come from the cache"
+    );
+    // a and b are cached: listing from the cache layer stops there (it has objects).
+    assert_eq!(store.get_all().await.unwrap().len(), 2);
+    store.get("c").await.unwrap();
+    assert_eq!(
+        store.get_all().await.unwrap().len(),
+        2,
+        "maximum_objects = 2"
+    );
+    store.expire_caches_on_reload();
+    assert!(
+        store.get_all().await.unwrap().is_empty(),
+        "expire_on_reload emptied it"
+    );
+}

@@ -585,3 +585,30 @@ async fn sighup_reloads() {
     );
     task.abort();
 }
+
+#[tokio::test]
+async fn memory_cache_options_are_read_and_bad_ones_named() {
+    let dir = Dir::new("cache-opts");
+    dir.write(
+        "sorcery.conf",
+        "[res_pjsip]\nendpoint/cache=memory_cache,maximum_objects=5,object_lifetime_maximum=60,expire_on_reload=yes\n\
+         endpoint=config,pjsip.conf,criteria=type=endpoint\n\
+         aor/cache=memory_cache,maximum_objects=lots\naor=config,pjsip.conf,criteria=type=aor\n",
+    );
+    dir.write("pjsip.conf", BASIC);
+    let (objects, report) = open(&dir).await;
+    let policy = objects.endpoint.layers()[0].policy;
+    assert!(objects.endpoint.layers()[0].cache);
+    assert_eq!(policy.maximum_objects, 5);
+    assert_eq!(policy.object_lifetime_maximum, 60);
+    assert!(policy.expire_on_reload);
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.contains("maximum_objects='lots'")),
+        "{:?}",
+        report.errors
+    );
+    assert!(objects.endpoint.get("6001").await.unwrap().is_some());
+}
