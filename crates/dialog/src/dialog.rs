@@ -259,7 +259,9 @@ impl Dialog {
     /// 481 and 408 terminate the dialog. Responses to the dialog-creating request
     /// belong to [`crate::UacDialogs`]. Returns whether the remote target changed.
     pub fn on_response(&mut self, response: &Message) -> Result<bool, DialogError> {
-        let status = response.status().ok_or(DialogError::WrongKind("response"))?;
+        let status = response
+            .status()
+            .ok_or(DialogError::WrongKind("response"))?;
         if !self.id.matches_response(response) {
             return Err(DialogError::Mismatch("response"));
         }
@@ -291,5 +293,8 @@ pub(crate) fn contact_target(m: &Message) -> Result<Option<Uri>, DialogError> {
 
 /// The secure flag of §12.1.1 and §12.1.2: TLS and a SIPS Request-URI.
 pub(crate) fn secure_flag(request_uri: Option<&Uri>, over_tls: bool) -> bool {
-    over_tls && request_uri.and_then(Uri::as_sip).is_some_and(|u| u.is_secure())
+    over_tls
+        && request_uri
+            .and_then(Uri::as_sip)
+            .is_some_and(|u| u.is_secure())
 }

@@ -106,7 +106,7 @@ mod tests {
     use super::*;
 
     fn msg(s: &str) -> Message {
-        Message::parse(s.replace('\n', "\r\n").as_bytes()).expect("test message parses")
+        Message::parse(s.replace('\n', "\r\n").into_bytes()).expect("test message parses")
     }
 
     #[test]
@@ -153,7 +153,7 @@ Content-Length: 0\n\n");
         let mut n = 0u64;
         let mut rng = || {
             n += 1;
-            n * 0x9e37_79b9_7f4a_7c15
+            n.wrapping_mul(0x9e37_79b9_7f4a_7c15)
         };
         let a = new_tag(&mut rng);
         let b = new_tag(&mut rng);

@@ -41,8 +41,8 @@ mod uac;
 mod uas;
 
 pub use dialog::{
-    creates_dialog, is_target_refresh, Accepted, Dialog, DialogState, LocalParams, Rejection,
-    Role, Termination,
+    creates_dialog, is_target_refresh, Accepted, Dialog, DialogState, LocalParams, Rejection, Role,
+    Termination,
 };
 pub use error::DialogError;
 pub use id::{new_tag, DialogId};

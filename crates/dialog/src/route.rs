@@ -123,7 +123,7 @@ mod tests {
                 "SIP/2.0 200 OK\r\nRecord-Route: {s}\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
 From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n"
             )
-            .as_bytes(),
+            .into_bytes(),
         )
         .unwrap();
         m.record_route().unwrap().remove(0)
@@ -147,12 +147,21 @@ From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n
         assert_eq!(d.request_uri.as_str(), "sip:bob@192.0.2.4");
         assert!(d.routes.is_empty());
 
-        let loose = RouteSet::new(vec![na("<sip:p1.example.com;lr>"), na("<sip:p2.example.com;lr>")]);
+        let loose = RouteSet::new(vec![
+            na("<sip:p1.example.com;lr>"),
+            na("<sip:p2.example.com;lr>"),
+        ]);
         let d = loose.destination(&target);
         assert_eq!(d.request_uri.as_str(), "sip:bob@192.0.2.4");
-        assert_eq!(d.routes, ["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]);
+        assert_eq!(
+            d.routes,
+            ["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]
+        );
 
-        let strict = RouteSet::new(vec![na("<sip:p1.example.com>"), na("<sip:p2.example.com;lr>")]);
+        let strict = RouteSet::new(vec![
+            na("<sip:p1.example.com>"),
+            na("<sip:p2.example.com;lr>"),
+        ]);
         let d = strict.destination(&target);
         assert_eq!(d.request_uri.as_str(), "sip:p1.example.com");
         assert_eq!(d.routes, ["<sip:p2.example.com;lr>", "<sip:bob@192.0.2.4>"]);

@@ -49,7 +49,9 @@ impl Sent {
     /// CSeq (the transaction layer matched it by branch; this guards against a caller
     /// handing the wrong pair).
     fn check(&self, response: &Message) -> Result<u16, DialogError> {
-        let status = response.status().ok_or(DialogError::WrongKind("response"))?;
+        let status = response
+            .status()
+            .ok_or(DialogError::WrongKind("response"))?;
         if response.call_id()?.as_str() != self.call_id {
             return Err(DialogError::Mismatch("Call-ID"));
         }

@@ -25,7 +25,9 @@ impl Dialog {
         local: LocalParams,
     ) -> Result<Dialog, DialogError> {
         let method = request.method().ok_or(DialogError::WrongKind("request"))?;
-        let status = response.status().ok_or(DialogError::WrongKind("response"))?;
+        let status = response
+            .status()
+            .ok_or(DialogError::WrongKind("response"))?;
         if !creates_dialog(method) {
             return Err(DialogError::NotDialogCreating(method.clone()));
         }
