@@ -2,7 +2,7 @@
 
 use sip_message::{HeaderKind, Message, Method};
 
-use crate::dialog::{Dialog, DialogState, Termination};
+use crate::dialog::{Dialog, DialogState, Role, Termination};
 use crate::error::DialogError;
 
 /// Max-Forwards of requests we originate (RFC 3261 §8.1.1.6).
@@ -23,7 +23,8 @@ impl Dialog {
     /// BYE can still be built (a retry with credentials after 401/407).
     ///
     /// ACK is built by [`Dialog::create_ack`]; CANCEL is not a dialog request (§9.1:
-    /// the transaction layer builds it from the INVITE).
+    /// the transaction layer builds it from the INVITE). The callee may not send BYE
+    /// in an early dialog (§15): it answers the INVITE with a final response instead.
     pub fn create_request(&mut self, method: Method) -> Result<Message, DialogError> {
         match method {
             Method::Ack => {
@@ -41,6 +42,11 @@ impl Dialog {
         match self.state {
             DialogState::Terminated(Termination::ByeSent) if method == Method::Bye => {}
             DialogState::Terminated(_) => return Err(DialogError::Terminated),
+            DialogState::Early if self.role == Role::Uas && method == Method::Bye => {
+                return Err(DialogError::WrongMethod(
+                    "the callee ends an early dialog with a final response, not BYE",
+                ))
+            }
             _ => {}
         }
         let seq = match self.local_seq {

@@ -134,6 +134,10 @@ fn early_uas_dialog_is_confirmed_or_rejected_by_our_final_answer() {
     assert_eq!(d.state(), DialogState::Confirmed);
 
     let (_, mut d) = accept(180);
+    assert!(matches!(
+        d.create_request(Method::Bye),
+        Err(DialogError::WrongMethod(_))
+    ));
     d.on_local_response(486);
     assert_eq!(
         d.state(),
