@@ -18,7 +18,8 @@ pub fn build_ack(invite: &Message, response: &Message) -> Result<Message, String
     let mut ack = Message::request(Method::Ack, uri);
     let err = |e: sip_message::HeaderError| e.to_string();
     let via = invite.top_via().map_err(err)?;
-    ack.push_header(HeaderKind::Via, via.as_str()).map_err(err)?;
+    ack.push_header(HeaderKind::Via, via.as_str())
+        .map_err(err)?;
     for route in invite.values("Route") {
         let route = std::str::from_utf8(route).map_err(|_| "Route is not UTF-8")?;
         ack.push_header(HeaderKind::Route, route.trim())

@@ -54,7 +54,11 @@ impl ClientTx {
         let invite = matches!(request.method(), Some(sip_message::Method::Invite));
         ClientTx {
             invite,
-            state: if invite { State::Calling } else { State::Trying },
+            state: if invite {
+                State::Calling
+            } else {
+                State::Trying
+            },
             reliable,
             invite_request: invite.then(|| request.clone()),
             bytes,
@@ -201,7 +205,8 @@ impl ClientTx {
     pub fn on_timer(&mut self, now: Instant, timers: &Timers, out: &mut Vec<Out>) {
         while self.state != State::Terminated {
             let ends = [
-                self.timeout.map(|t| (t, if self.invite { Timer::B } else { Timer::F }, true)),
+                self.timeout
+                    .map(|t| (t, if self.invite { Timer::B } else { Timer::F }, true)),
                 self.guard.map(|(t, which)| (t, which, true)),
                 self.linger.map(|(t, which)| (t, which, false)),
             ]

@@ -169,7 +169,10 @@ impl fmt::Display for Key {
                 Ok(())
             }
             Id::Rfc2543 {
-                call_id, cseq, method, ..
+                call_id,
+                cseq,
+                method,
+                ..
             } => write!(f, "{role} {method} rfc2543 {call_id} {cseq}"),
         }
     }

@@ -508,10 +508,7 @@ impl<D: Clone> Transactions<D> {
         }
         let &id = self.index.get(key).ok_or(Error::UnknownTransaction)?;
         let timers = self.timers;
-        let entry = self
-            .entries
-            .get_mut(&id)
-            .ok_or(Error::UnknownTransaction)?;
+        let entry = self.entries.get_mut(&id).ok_or(Error::UnknownTransaction)?;
         let Machine::Server(tx) = &mut entry.machine else {
             return Err(Error::NotAServerTransaction);
         };

@@ -350,7 +350,11 @@ fn responses_to_unknown_branches_or_other_methods_are_stray() {
         ResponseOutcome::Stray { .. }
     ));
     // Same branch, CSeq method CANCEL: not the INVITE's (§17.1.3).
-    let cancel = request("CANCEL", "z9hG4bKknown", "a84b4c76e66710@pc33.atlanta.example.com");
+    let cancel = request(
+        "CANCEL",
+        "z9hG4bKknown",
+        "a84b4c76e66710@pc33.atlanta.example.com",
+    );
     assert!(matches!(
         table.on_response(reply(&cancel, 200), t0),
         ResponseOutcome::Stray { .. }
@@ -371,8 +375,7 @@ fn a_cancel_limits_the_invite_to_64_t1() {
     let (ikey, _) = table.send_request(&inv, PEER, t0, false).unwrap();
     table.on_response(reply(&inv, 180), t0 + ms(100));
     // CANCEL: same branch (§9.1), its own non-INVITE client transaction.
-    let cancel = msg(
-        "CANCEL sip:bob@biloxi.example.com SIP/2.0
+    let cancel = msg("CANCEL sip:bob@biloxi.example.com SIP/2.0
 Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bKcxl
 Max-Forwards: 70
 Route: <sip:p1.example.com;lr>
@@ -383,9 +386,10 @@ Call-ID: a84b4c76e66710@pc33.atlanta.example.com
 CSeq: 314159 CANCEL
 Content-Length: 0
 
-",
-    );
-    let (ckey, _) = table.send_request(&cancel, PEER, t0 + ms(5_000), false).unwrap();
+");
+    let (ckey, _) = table
+        .send_request(&cancel, PEER, t0 + ms(5_000), false)
+        .unwrap();
     assert_ne!(ckey, ikey);
     assert!(matches!(
         table.on_response(reply(&cancel, 200), t0 + ms(5_100)),

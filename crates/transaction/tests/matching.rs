@@ -147,11 +147,21 @@ fn rfc2543_requests_match_by_uri_tags_call_id_cseq_and_via() {
     busy.set_to_tag("2543tag").unwrap();
     table.respond(&key, &busy, t0 + ms(700)).unwrap();
     assert!(matches!(
-        table.on_request(ack2543("wrong", "sip:UserB@example.com"), PEER, t0 + ms(800), false),
+        table.on_request(
+            ack2543("wrong", "sip:UserB@example.com"),
+            PEER,
+            t0 + ms(800),
+            false
+        ),
         RequestOutcome::AckToTu { key: None, .. }
     ));
     assert!(matches!(
-        table.on_request(ack2543("2543tag", "sip:other@example.com"), PEER, t0 + ms(800), false),
+        table.on_request(
+            ack2543("2543tag", "sip:other@example.com"),
+            PEER,
+            t0 + ms(800),
+            false
+        ),
         RequestOutcome::AckToTu { key: None, .. }
     ));
     assert_eq!(table.state(&key), Some(State::Completed));
@@ -275,7 +285,11 @@ fn the_tu_sees_each_request_once_across_many_transactions() {
     let mut new = 0;
     for round in 0..3 {
         for i in 0..1_000 {
-            let req = request("MESSAGE", &format!("z9hG4bKm{i}"), &format!("m{i}@example.com"));
+            let req = request(
+                "MESSAGE",
+                &format!("z9hG4bKm{i}"),
+                &format!("m{i}@example.com"),
+            );
             match table.on_request(req, PEER, t0 + ms(round * 500), false) {
                 RequestOutcome::New { .. } => new += 1,
                 RequestOutcome::Retransmission { .. } => {}

@@ -231,8 +231,7 @@ fn accepted_absorbs_invite_retransmissions_and_passes_2xx_and_acks() {
         Err(Error::WrongState(State::Accepted))
     );
     // The ACK for a 2xx has its own branch: it is the dialog's.
-    let ack = msg(
-        "ACK sip:bob@biloxi.example.com SIP/2.0
+    let ack = msg("ACK sip:bob@biloxi.example.com SIP/2.0
 Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bKnewbranch
 Max-Forwards: 70
 To: Bob <sip:bob@biloxi.example.com>;tag=srv-tag-1
@@ -241,8 +240,7 @@ Call-ID: a84b4c76e66710@pc33.atlanta.example.com
 CSeq: 314159 ACK
 Content-Length: 0
 
-",
-    );
+");
     assert!(matches!(
         table.on_request(ack, PEER, t0 + ms(2_000), false),
         RequestOutcome::AckToTu { key: None, .. }
@@ -311,7 +309,12 @@ fn respond_refuses_what_it_cannot_send() {
         "a request is not a response"
     );
     let (ckey, _) = table
-        .send_request(&request("OPTIONS", "z9hG4bKcli", "cli@example.com"), PEER, t0, false)
+        .send_request(
+            &request("OPTIONS", "z9hG4bKcli", "cli@example.com"),
+            PEER,
+            t0,
+            false,
+        )
         .unwrap();
     assert_eq!(
         table.respond(&ckey, &answer(&req, 200), t0),
@@ -364,7 +367,9 @@ fn tu_guard_ends_transactions_the_rfc_leaves_waiting() {
     let inv = invite("z9hG4bKguard");
     let key = new_key(table.on_request(inv.clone(), PEER, t0, false));
     // A provisional restarts the guard, as one restarts Timer C.
-    table.respond(&key, &answer(&inv, 180), t0 + ms(60_000)).unwrap();
+    table
+        .respond(&key, &answer(&inv, 180), t0 + ms(60_000))
+        .unwrap();
     let events = run_until(&mut table, t0, t0 + ms(1_000_000));
     assert_eq!(
         events,
