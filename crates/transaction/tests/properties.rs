@@ -24,6 +24,8 @@ enum Op {
         n: u8,
         method: u8,
         code: u16,
+        /// Answer the `pick`-th request we sent, when set.
+        pick: Option<usize>,
     },
     Request {
         n: u8,
@@ -79,14 +81,25 @@ fn op() -> impl Strategy<Value = Op> {
             method,
             reliable
         }),
-        (0u8..6, 0u8..5, code()).prop_map(|(n, method, code)| Op::Response { n, method, code }),
         (
             0u8..6,
             0u8..5,
+            code(),
+            proptest::option::weighted(0.8, any::<usize>())
+        )
+            .prop_map(|(n, method, code, pick)| Op::Response {
+                n,
+                method,
+                code,
+                pick
+            }),
+        (
+            0u8..3,
+            0u8..5,
             any::<bool>(),
-            any::<bool>(),
-            proptest::option::of(0u8..3),
-            0u8..2
+            proptest::bool::weighted(0.2),
+            proptest::option::weighted(0.2, 0u8..2),
+            prop_oneof![4 => Just(0u8), 1 => Just(1u8)],
         )
             .prop_map(|(n, method, reliable, legacy, to_tag, host)| Op::Request {
                 n,
@@ -134,7 +147,7 @@ struct Model {
     /// with the time of its last input.
     alive: HashMap<Key, Instant>,
     server_keys: Vec<Key>,
-    client_requests: HashMap<Key, Message>,
+    client_requests: Vec<Message>,
 }
 
 impl Model {
@@ -225,7 +238,7 @@ fn run(ops: Vec<Op>, t1_ms: u64) {
         now: Instant::now(),
         alive: HashMap::new(),
         server_keys: Vec::new(),
-        client_requests: HashMap::new(),
+        client_requests: Vec::new(),
     };
     for op in ops {
         let after_timers = matches!(op, Op::Advance { .. });
@@ -241,13 +254,24 @@ fn run(ops: Vec<Op>, t1_ms: u64) {
                 if let Ok((key, first)) = m.table.send_request(&req, PEER, m.now, reliable) {
                     assert_eq!(first.bytes, req.to_bytes());
                     m.born(&key);
-                    m.client_requests.insert(key, req);
+                    m.client_requests.push(req);
                 }
             }
-            Op::Response { n, method, code } => {
-                let text = req_text(METHODS[usize::from(method)], n, false, None, 0)
-                    .replace("z9hG4bKp", "z9hG4bKc");
-                let req = parse(&text);
+            Op::Response {
+                n,
+                method,
+                code,
+                pick,
+            } => {
+                let req = match pick {
+                    Some(p) if !m.client_requests.is_empty() => {
+                        m.client_requests[p % m.client_requests.len()].clone()
+                    }
+                    _ => parse(
+                        &req_text(METHODS[usize::from(method)], n, false, None, 0)
+                            .replace("z9hG4bKp", "z9hG4bKc"),
+                    ),
+                };
                 let mut r = Message::response_to(&req, code, None);
                 let _ = r.set_to_tag("rt");
                 if let Ok(parsed) = Message::parse(r.to_bytes()) {
