@@ -1,0 +1,4 @@
+//! SIP transports (being written: issue 3).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
