@@ -1,0 +1,221 @@
+//! One serializer: a task that owns a transaction table and handles, in arrival order,
+//! every message whose key (Call-ID) hashes to it. Messages of one call are therefore
+//! handled in order while other shards run in parallel; the table needs no lock.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use sip_message::{HeaderKind, Message, Method};
+use sip_transaction::{Event, RequestOutcome, ResponseOutcome, Transactions, Transmit};
+use tokio::sync::mpsc;
+
+use crate::responses::{phrase, reply};
+use crate::service::{Handled, IncomingRequest, Service};
+use crate::wire::Wire;
+
+/// What a shard is given.
+#[derive(Debug)]
+pub enum Work<S> {
+    /// A request or response from the transports.
+    Message {
+        /// The message.
+        message: Message,
+        /// Where it came from.
+        source: S,
+    },
+}
+
+/// Everything shards share (read-only).
+pub struct Shared<W: Wire> {
+    /// The transports.
+    pub wire: W,
+    /// Services, sorted by priority.
+    pub services: Vec<Arc<dyn Service<W::Source>>>,
+    /// The Allow header value: every method some service handles.
+    pub allow: String,
+}
+
+/// Runs one shard until its queue closes.
+pub async fn run<W: Wire>(
+    shared: Arc<Shared<W>>,
+    mut table: Transactions<W::Source>,
+    mut queue: mpsc::Receiver<Work<W::Source>>,
+) {
+    loop {
+        let deadline = table.poll_timeout();
+        let work = match deadline {
+            Some(at) => {
+                tokio::select! {
+                    w = queue.recv() => w,
+                    () = tokio::time::sleep_until(at.into()) => {
+                        let events = table.handle_timeout(Instant::now());
+                        handle_events(&shared, events).await;
+                        continue;
+                    }
+                }
+            }
+            None => queue.recv().await,
+        };
+        let Some(Work::Message { message, source }) = work else {
+            return;
+        };
+        if message.is_request() {
+            on_request(&shared, &mut table, message, source).await;
+        } else {
+            on_response(&shared, &mut table, message).await;
+        }
+    }
+}
+
+async fn send<W: Wire>(shared: &Shared<W>, transmit: Transmit<W::Source>) {
+    if let Err(e) = shared
+        .wire
+        .send_response(&transmit.dest, transmit.bytes)
+        .await
+    {
+        tracing::warn!("sending to {:?} failed: {e}", transmit.dest);
+    }
+}
+
+async fn handle_events<W: Wire>(shared: &Shared<W>, events: Vec<Event<W::Source>>) {
+    for event in events {
+        match event {
+            Event::Send { transmit, .. } => send(shared, transmit).await,
+            Event::Timeout { key, timer } => {
+                tracing::debug!("transaction {key:?}: timer {timer:?} fired")
+            }
+            Event::TransportError { key } => {
+                tracing::debug!("transaction {key:?}: transport error")
+            }
+            Event::Terminated { .. } => {}
+        }
+    }
+}
+
+/// Answers a request that has no transaction (400, 482): straight to the wire.
+async fn stateless<W: Wire>(shared: &Shared<W>, response: Message, source: &W::Source) {
+    if let Err(e) = shared.wire.send_response(source, response.to_bytes()).await {
+        tracing::warn!("sending to {source:?} failed: {e}");
+    }
+}
+
+async fn on_request<W: Wire>(
+    shared: &Shared<W>,
+    table: &mut Transactions<W::Source>,
+    message: Message,
+    source: W::Source,
+) {
+    let now = Instant::now();
+    let reliable = W::reliable(&source);
+    match table.on_request(message, source.clone(), now, reliable) {
+        RequestOutcome::New { key, request } => {
+            let incoming = IncomingRequest {
+                message: request,
+                source,
+            };
+            let response = answer(shared, incoming).await;
+            match table.respond(&key, &response, Instant::now()) {
+                Ok(transmit) => send(shared, transmit).await,
+                Err(e) => tracing::error!("cannot answer {key:?}: {e:?}"),
+            }
+        }
+        RequestOutcome::Retransmission { resend, .. } => {
+            if let Some(t) = resend {
+                send(shared, t).await;
+            }
+        }
+        RequestOutcome::AckAbsorbed { .. } => {}
+        RequestOutcome::AckToTu { request, .. } => {
+            // No dialogs yet: an ACK for a 2xx we did not send is nobody's.
+            tracing::debug!(
+                "ACK outside any dialog dropped: {:?}",
+                request.call_id().ok()
+            );
+        }
+        RequestOutcome::Cancel {
+            key,
+            invite,
+            request,
+        } => {
+            let (code, reason) = match &invite {
+                Some(_) => (200, None),
+                None => (481, Some("Call/Transaction Does Not Exist")),
+            };
+            let response = reply(&request, code, reason, &[]);
+            match table.respond(&key, &response, Instant::now()) {
+                Ok(t) => send(shared, t).await,
+                Err(e) => tracing::error!("cannot answer CANCEL {key:?}: {e:?}"),
+            }
+            // Services answer every request at once today, so an INVITE still
+            // waiting for its final response does not exist yet; when sessions
+            // arrive they answer it with 487 here.
+        }
+        RequestOutcome::Merged { request, source } => {
+            let response = reply(&request, 482, Some("Loop Detected"), &[]);
+            stateless(shared, response, &source).await;
+        }
+        RequestOutcome::Invalid {
+            request,
+            source,
+            reason,
+        } => {
+            if request.method() == Some(&Method::Ack) {
+                return; // never answer an ACK
+            }
+            let response = reply(&request, 400, Some(&phrase(&reason)), &[]);
+            stateless(shared, response, &source).await;
+        }
+    }
+}
+
+/// The services' answer, or 405/501 when none claims the request (RFC 3261 §8.2.1).
+async fn answer<W: Wire>(shared: &Shared<W>, mut request: IncomingRequest<W::Source>) -> Message {
+    for service in &shared.services {
+        match service.handle(request).await {
+            Handled::Answered(response) => return response,
+            Handled::Declined(back) => request = back,
+        }
+    }
+    let known = request
+        .method()
+        .is_some_and(|m| !matches!(m, Method::Extension(_)));
+    let (code, reason) = if known {
+        (405, "Method Not Allowed")
+    } else {
+        (501, "Not Implemented")
+    };
+    reply(
+        &request.message,
+        code,
+        Some(reason),
+        &[(HeaderKind::Allow, &shared.allow)],
+    )
+}
+
+async fn on_response<W: Wire>(
+    shared: &Shared<W>,
+    table: &mut Transactions<W::Source>,
+    message: Message,
+) {
+    match table.on_response(message, Instant::now()) {
+        ResponseOutcome::Deliver { key, send: ack, .. } => {
+            // No client transactions are started yet (qualify, outbound registration
+            // and calls will); only their ACKs would be sent here.
+            tracing::debug!("response for {key:?}");
+            if let Some(t) = ack {
+                send(shared, t).await;
+            }
+        }
+        ResponseOutcome::Absorbed { resend, .. } => {
+            if let Some(t) = resend {
+                send(shared, t).await;
+            }
+        }
+        ResponseOutcome::Stray { response } => {
+            tracing::debug!(
+                "stray response {:?} dropped (RFC 3261 §17.1.3)",
+                response.status()
+            );
+        }
+    }
+}

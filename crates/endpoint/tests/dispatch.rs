@@ -1,0 +1,220 @@
+//! The endpoint's rules with a fake wire: services in order, transactions absorbing
+//! retransmissions, 405/501/400/482/503 where the RFC and the issue say.
+
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sip_endpoint::{
+    BoxFuture, Endpoint, EndpointConfig, Handled, IncomingRequest, OptionsResponder, Service, Wire,
+};
+use sip_message::{Message, Method};
+use tokio::sync::mpsc;
+
+/// Sources are (peer number, reliable).
+type Src = (u32, bool);
+
+struct FakeWire(mpsc::UnboundedSender<(Src, Bytes)>);
+
+impl Wire for FakeWire {
+    type Source = Src;
+    fn reliable(source: &Src) -> bool {
+        source.1
+    }
+    fn send_response<'a>(&'a self, source: &'a Src, bytes: Bytes) -> BoxFuture<'a, io::Result<()>> {
+        let _ = self.0.send((*source, bytes));
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Answers MESSAGE with 202 and counts how often it ran.
+struct Counting(Arc<AtomicUsize>);
+
+impl Service<Src> for Counting {
+    fn name(&self) -> &str {
+        "counting"
+    }
+    fn priority(&self) -> u32 {
+        10
+    }
+    fn methods(&self) -> &[Method] {
+        &[Method::Info]
+    }
+    fn handle(&self, request: IncomingRequest<Src>) -> BoxFuture<'_, Handled<Src>> {
+        Box::pin(async move {
+            if request.method() != Some(&Method::Info) {
+                return Handled::Declined(request);
+            }
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Handled::Answered(Message::response_to(&request.message, 200, None))
+        })
+    }
+}
+
+fn request(method: &str, branch: &str, extra: &str) -> Message {
+    let text = format!(
+        "{method} sip:server@127.0.0.1 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK{branch};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:alice@127.0.0.1>;tag=a1\r\n\
+         To: <sip:server@127.0.0.1>{extra}\r\n\
+         Call-ID: call-{branch}\r\n\
+         CSeq: 1 {method}\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    Message::parse(Bytes::from(text)).expect("test request parses")
+}
+
+fn start(
+    config: EndpointConfig,
+) -> (
+    Endpoint<FakeWire>,
+    mpsc::UnboundedReceiver<(Src, Bytes)>,
+    Arc<AtomicUsize>,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let count = Arc::new(AtomicUsize::new(0));
+    let services: Vec<Arc<dyn Service<Src>>> = vec![
+        Arc::new(OptionsResponder::new(
+            &[Method::Options, Method::Info],
+            &["application/sdp"],
+            &[],
+        )),
+        Arc::new(Counting(Arc::clone(&count))),
+    ];
+    (Endpoint::start(config, FakeWire(tx), services), rx, count)
+}
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<(Src, Bytes)>) -> (Src, Message) {
+    let (src, bytes) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("a response within 5 s")
+        .expect("wire open");
+    (src, Message::parse(bytes).expect("our response parses"))
+}
+
+fn header<'a>(m: &'a Message, name: &'a str) -> Option<String> {
+    m.value(name)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+#[tokio::test]
+async fn options_is_answered_with_its_headers() {
+    let (ep, mut rx, _) = start(EndpointConfig::default());
+    ep.dispatch(request("OPTIONS", "o1", ""), (1, false)).await;
+    let (src, r) = next(&mut rx).await;
+    assert_eq!(src, (1, false));
+    assert_eq!(r.status(), Some(200));
+    assert_eq!(header(&r, "Allow").as_deref(), Some("OPTIONS, INFO"));
+    assert_eq!(header(&r, "Accept").as_deref(), Some("application/sdp"));
+    assert!(header(&r, "Accept-Encoding").is_some());
+    assert!(header(&r, "Accept-Language").is_some());
+    assert!(r.value("Supported").is_some());
+    assert_eq!(r.call_id().unwrap().as_str(), "call-o1");
+}
+
+#[tokio::test]
+async fn a_retransmission_is_answered_by_the_transaction_not_the_service() {
+    let (ep, mut rx, count) = start(EndpointConfig::default());
+    ep.dispatch(request("INFO", "i1", ""), (2, false)).await;
+    let (_, first) = next(&mut rx).await;
+    ep.dispatch(request("INFO", "i1", ""), (2, false)).await;
+    let (_, second) = next(&mut rx).await;
+    assert_eq!(
+        first.to_bytes(),
+        second.to_bytes(),
+        "the same response again"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1, "the service ran once");
+}
+
+#[tokio::test]
+async fn unclaimed_requests_get_405_or_501_with_allow() {
+    let (ep, mut rx, _) = start(EndpointConfig::default());
+    ep.dispatch(request("MESSAGE", "m1", ""), (3, false)).await;
+    let (_, r) = next(&mut rx).await;
+    assert_eq!(r.status(), Some(405));
+    assert_eq!(
+        header(&r, "Allow").as_deref(),
+        Some("INFO, OPTIONS, ACK, CANCEL"),
+        "services in priority order"
+    );
+    ep.dispatch(request("FROBNICATE", "f1", ""), (3, false))
+        .await;
+    let (_, r) = next(&mut rx).await;
+    assert_eq!(r.status(), Some(501));
+    assert!(header(&r, "Allow").is_some());
+}
+
+#[tokio::test]
+async fn requests_that_cannot_make_a_transaction_get_400_with_a_reason() {
+    let (ep, mut rx, _) = start(EndpointConfig::default());
+    let bad = Message::parse(Bytes::from_static(
+        b"OPTIONS sip:server@127.0.0.1 SIP/2.0\r\n\
+          Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKbad\r\n\
+          From: <sip:alice@127.0.0.1>;tag=a1\r\n\
+          To: <sip:server@127.0.0.1>\r\n\
+          Call-ID: bad\r\n\
+          CSeq: 1 INVITE\r\n\
+          Content-Length: 0\r\n\r\n",
+    ))
+    .unwrap();
+    ep.dispatch(bad, (4, false)).await;
+    let (_, r) = next(&mut rx).await;
+    assert_eq!(r.status(), Some(400));
+    assert!(
+        r.reason().is_some_and(|p| p.len() > "Bad Request".len()),
+        "{:?}",
+        r.reason()
+    );
+
+    let head = request("OPTIONS", "h1", "");
+    ep.reject_malformed(head, "Content-Length is not a number", (4, false))
+        .await;
+    let (_, r) = next(&mut rx).await;
+    assert_eq!(r.status(), Some(400));
+    assert_eq!(r.reason(), Some("Content-Length is not a number"));
+}
+
+#[tokio::test]
+async fn overload_refuses_new_requests_with_503_but_not_in_dialog_ones() {
+    let config = EndpointConfig {
+        shards: 1,
+        queue_capacity: 16,
+        high_water: 0,
+        ..EndpointConfig::default()
+    };
+    let (ep, mut rx, _) = start(config);
+    ep.dispatch(request("OPTIONS", "ov1", ""), (5, false)).await;
+    let (_, r) = next(&mut rx).await;
+    assert_eq!(r.status(), Some(503));
+    assert_eq!(header(&r, "Retry-After").as_deref(), Some("5"));
+    assert_eq!(ep.counters().overloaded.load(Ordering::Relaxed), 1);
+    // In-dialog (To tag): still handled.
+    ep.dispatch(request("INFO", "ov2", ";tag=s1"), (5, false))
+        .await;
+    let (_, r) = next(&mut rx).await;
+    assert_eq!(r.status(), Some(200));
+}
+
+#[tokio::test]
+async fn merged_requests_get_482() {
+    let (ep, mut rx, _) = start(EndpointConfig {
+        shards: 1,
+        ..EndpointConfig::default()
+    });
+    // A request that takes long enough to still have its transaction: over UDP a
+    // non-INVITE server transaction lives Timer J (32 s) after its response.
+    ep.dispatch(request("INFO", "mg1", ""), (6, false)).await;
+    let _ = next(&mut rx).await;
+    // Same From tag, Call-ID and CSeq, another branch, no To tag: a fork merged here.
+    let text = String::from_utf8_lossy(&request("INFO", "mg1", "").to_bytes())
+        .replace("z9hG4bKmg1", "z9hG4bKmg1-other");
+    ep.dispatch(Message::parse(Bytes::from(text)).unwrap(), (7, false))
+        .await;
+    let (src, r) = next(&mut rx).await;
+    assert_eq!(src, (7, false));
+    assert_eq!(r.status(), Some(482));
+}
