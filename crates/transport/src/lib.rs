@@ -1,4 +1,469 @@
-//! SIP transports (being written: issue 3).
+//! SIP transports over tokio: UDP and TCP listeners, stream framing, the connection
+//! table, and the RFC 3261 §18 rules for stamping requests and routing responses.
+//!
+//! This is the thin async driver under the sans-IO layers: it owns sockets and nothing
+//! else. Everything that can be decided without a socket lives in pure modules —
+//! [`stamp`] (RFC 3261 §18.2.1 / RFC 3581 §4: `received` and `rport`) and [`route`]
+//! (§18.2.2: where a response goes) — so it is unit-tested without I/O.
+//!
+//! Received messages are parsed here and delivered on one bounded channel as
+//! [`Inbound`]. The socket loops never wait on that channel: when it is full the message
+//! is dropped and counted ([`Transports::dropped`]), because a socket loop that blocks
+//! makes the kernel drop packets blindly and starves every other peer; the endpoint
+//! above decides how to shed load (503, RFC 3261 §21.5.4).
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use sip_transport::{ListenConfig, Protocol, TransportLimits, Transports, Inbound};
+//! let listen = [ListenConfig { protocol: Protocol::Udp, bind: "0.0.0.0:5060".parse().unwrap() }];
+//! let (transports, mut inbound) = Transports::bind(&listen, TransportLimits::default()).await?;
+//! while let Some(Inbound::Message { message, source }) = inbound.recv().await {
+//!     // hand to the transaction layer; answer with transports.send_response(&source, &resp)
+//! #   let _ = (&message, &source, &transports);
+//! }
+//! # Ok(()) }
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+mod connections;
+mod inbound;
+pub mod route;
+pub mod stamp;
+mod tcp;
+mod udp;
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sip_message::{Limits, Message};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use crate::connections::ConnectionTable;
+use crate::route::Target;
+
+/// A transport protocol.
+///
+/// Non-exhaustive: TLS, WS and WSS (RFC 7118) will be added as variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// UDP: one message per datagram, unreliable (RFC 3261 §18).
+    Udp,
+    /// TCP: a byte stream framed by Content-Length (RFC 3261 §18.3).
+    Tcp,
+}
+
+impl Protocol {
+    /// Whether messages travel over connections (and must carry Content-Length).
+    pub fn is_stream(self) -> bool {
+        match self {
+            Protocol::Udp => false,
+            Protocol::Tcp => true,
+        }
+    }
+
+    /// Whether the transport is reliable: RFC 3261 §17 then skips retransmissions.
+    pub fn is_reliable(self) -> bool {
+        self.is_stream()
+    }
+
+    /// The port used when a Via or URI names none (RFC 3261 §19.1.2: 5060, 5061 for TLS).
+    pub fn default_port(self) -> u16 {
+        5060
+    }
+
+    /// The Via transport token (`UDP`, `TCP`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Udp => "UDP",
+            Protocol::Tcp => "TCP",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One socket to listen on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenConfig {
+    /// UDP or TCP.
+    pub protocol: Protocol,
+    /// The address to bind; port 0 picks a free port (see [`Transports::local_addrs`]).
+    pub bind: SocketAddr,
+}
+
+/// Identifies one stream connection for as long as the process runs (never reused).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(u64);
+
+impl ConnectionId {
+    pub(crate) fn from_raw(n: u64) -> ConnectionId {
+        ConnectionId(n)
+    }
+
+    /// The number, for logs and metrics.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Debug for ConnectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "conn#{}", self.0)
+    }
+}
+
+/// Where a message came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Source {
+    /// The transport it arrived on.
+    pub protocol: Protocol,
+    /// Our address it arrived at (a UDP socket bound to a wildcard address reports the
+    /// wildcard: the real destination IP would need `IP_PKTINFO`, not read yet).
+    pub local: SocketAddr,
+    /// The peer's address as the socket reports it.
+    pub remote: SocketAddr,
+    /// The connection it arrived on (stream transports only).
+    pub connection: Option<ConnectionId>,
+}
+
+/// A message received by a transport.
+#[derive(Debug)]
+pub enum Inbound {
+    /// A parsed message. Requests are already stamped per RFC 3261 §18.2.1 / RFC 3581 §4:
+    /// `received=` when the top Via's sent-by host differs from the source IP,
+    /// `rport=<source port>` filled when the request asked for it (empty rport param) —
+    /// and always `received` when rport is filled.
+    Message {
+        /// The message.
+        message: Message,
+        /// Where it came from.
+        source: Source,
+    },
+    /// A request that could not be parsed but whose start line and headers could
+    /// ([`sip_message::ParseError::head`]), or whose top Via is missing or undecodable:
+    /// the endpoint answers 400 with `reason`. The head's top Via is stamped when it can
+    /// be; [`Transports::send_response`] falls back to the source address when it cannot.
+    Malformed {
+        /// The start line and headers (empty body).
+        head: Message,
+        /// What was wrong, fit for a reason phrase.
+        reason: String,
+        /// Where it came from.
+        source: Source,
+    },
+}
+
+/// Bounds that keep a hostile or broken peer from costing unbounded memory or time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransportLimits {
+    /// Largest message: a UDP datagram, or one message on a stream (default 65535).
+    pub max_message_size: usize,
+    /// Most bytes buffered for one TCP connection while a message is incomplete
+    /// (default 128 KiB).
+    pub max_buffered: usize,
+    /// A TCP connection with no traffic either way for this long is closed (default 300 s).
+    pub idle_timeout: Duration,
+    /// Capacity of the inbound channel; beyond it messages are dropped and counted
+    /// (default 8192).
+    pub channel_capacity: usize,
+    /// Longest wait for a TCP connection to be established (default 10 s).
+    pub connect_timeout: Duration,
+    /// Longest wait for one message to be written to a TCP connection; a peer that does
+    /// not read is cut off rather than stalling every sender (default 10 s).
+    pub write_timeout: Duration,
+}
+
+impl Default for TransportLimits {
+    fn default() -> Self {
+        TransportLimits {
+            max_message_size: 65_535,
+            max_buffered: 128 * 1024,
+            idle_timeout: Duration::from_secs(300),
+            channel_capacity: 8192,
+            connect_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// State shared by the socket tasks and the [`Transports`] handles.
+pub(crate) struct Shared {
+    pub(crate) limits: TransportLimits,
+    pub(crate) parse_limits: Limits,
+    inbound: mpsc::Sender<Inbound>,
+    dropped: AtomicU64,
+    udp: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    pub(crate) connections: ConnectionTable,
+}
+
+impl Shared {
+    /// Hands a message to the endpoint without waiting. Returns `false` once the
+    /// receiver is gone (the loops then stop).
+    pub(crate) fn deliver(&self, inbound: Inbound) -> bool {
+        match self.inbound.try_send(inbound) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                // Log the first and then every 1000th, not every one: under overload a
+                // line per drop would make things worse.
+                if n == 1 || n.is_multiple_of(1000) {
+                    tracing::warn!(dropped = n, "inbound channel full: message dropped");
+                }
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// The UDP socket to send to `dest` from: the one bound at `local` if given and of
+    /// a usable family, else the first of the same family, else the first IPv6 one
+    /// (dual-stack, IPv4-mapped).
+    fn udp_socket(
+        &self,
+        local: Option<SocketAddr>,
+        dest: SocketAddr,
+    ) -> Option<&(SocketAddr, Arc<UdpSocket>)> {
+        let usable = |a: &SocketAddr| a.is_ipv6() || dest.is_ipv4();
+        local
+            .and_then(|l| self.udp.iter().find(|(a, _)| *a == l && usable(a)))
+            .or_else(|| self.udp.iter().find(|(a, _)| a.is_ipv4() == dest.is_ipv4()))
+            .or_else(|| self.udp.iter().find(|(a, _)| a.is_ipv6()))
+    }
+
+    async fn send_udp(
+        &self,
+        local: Option<SocketAddr>,
+        dest: SocketAddr,
+        bytes: &[u8],
+    ) -> io::Result<()> {
+        let (socket_addr, socket) = self.udp_socket(local, dest).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                format!("no UDP socket can send to {dest}"),
+            )
+        })?;
+        let dest = udp::fit_family(*socket_addr, dest);
+        let n = socket.send_to(bytes, dest).await?;
+        if n != bytes.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "datagram truncated on send",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes over an existing connection to `dest` if there is one, else opens one.
+    async fn send_stream(self: &Arc<Self>, dest: SocketAddr, bytes: &[u8]) -> io::Result<()> {
+        if let Some(conn) = self.connections.by_remote(Protocol::Tcp, dest) {
+            match conn.write(bytes, self.limits.write_timeout).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::debug!(conn = ?conn.id, %dest, error = %e, "write failed; reconnecting");
+                    self.connections.close(conn.id);
+                }
+            }
+        }
+        let conn = tcp::connect(self, dest).await?;
+        let result = conn.write(bytes, self.limits.write_timeout).await;
+        if result.is_err() {
+            self.connections.close(conn.id);
+        }
+        result
+    }
+}
+
+/// Owns the listener tasks; when the last [`Transports`] clone is dropped, every socket
+/// and connection is closed.
+struct Handle {
+    shared: Arc<Shared>,
+    local: Vec<(Protocol, SocketAddr)>,
+    tasks: Vec<AbortHandle>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.shared.connections.close_all();
+    }
+}
+
+/// The running transports: cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct Transports {
+    inner: Arc<Handle>,
+}
+
+impl fmt::Debug for Transports {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transports")
+            .field("local", &self.inner.local)
+            .field("connections", &self.inner.shared.connections.len())
+            .finish()
+    }
+}
+
+impl Transports {
+    /// Binds every listener and starts its loop. Received messages arrive on the returned
+    /// channel. Fails (and binds nothing) if any address cannot be bound.
+    ///
+    /// Must be called within a tokio runtime.
+    pub async fn bind(
+        listen: &[ListenConfig],
+        limits: TransportLimits,
+    ) -> io::Result<(Transports, mpsc::Receiver<Inbound>)> {
+        let mut udp_sockets = Vec::new();
+        let mut tcp_listeners = Vec::new();
+        let mut local = Vec::new();
+        for l in listen {
+            match l.protocol {
+                Protocol::Udp => {
+                    let s = UdpSocket::bind(l.bind).await?;
+                    let addr = s.local_addr()?;
+                    local.push((Protocol::Udp, addr));
+                    udp_sockets.push((addr, Arc::new(s)));
+                }
+                Protocol::Tcp => {
+                    let s = TcpListener::bind(l.bind).await?;
+                    let addr = s.local_addr()?;
+                    local.push((Protocol::Tcp, addr));
+                    tcp_listeners.push((addr, s));
+                }
+            }
+        }
+        let (tx, rx) = mpsc::channel(limits.channel_capacity.max(1));
+        let shared = Arc::new(Shared {
+            limits,
+            parse_limits: Limits {
+                max_message_size: limits.max_message_size,
+                ..Limits::DEFAULT
+            },
+            inbound: tx,
+            dropped: AtomicU64::new(0),
+            udp: udp_sockets,
+            connections: ConnectionTable::new(),
+        });
+        let mut tasks = Vec::new();
+        for (addr, socket) in &shared.udp {
+            let task = tokio::spawn(udp::recv_loop(shared.clone(), socket.clone(), *addr));
+            tasks.push(task.abort_handle());
+        }
+        for (addr, listener) in tcp_listeners {
+            let task = tokio::spawn(tcp::accept_loop(shared.clone(), listener, addr));
+            tasks.push(task.abort_handle());
+        }
+        for (p, a) in &local {
+            tracing::info!(protocol = %p, addr = %a, "listening");
+        }
+        let handle = Handle {
+            shared,
+            local,
+            tasks,
+        };
+        Ok((
+            Transports {
+                inner: Arc::new(handle),
+            },
+            rx,
+        ))
+    }
+
+    /// The bound addresses, in the order they were configured (port 0 resolved).
+    pub fn local_addrs(&self) -> Vec<(Protocol, SocketAddr)> {
+        self.inner.local.clone()
+    }
+
+    /// How many received messages were dropped because the inbound channel was full.
+    pub fn dropped(&self) -> u64 {
+        self.inner.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// How many stream connections are open (accepted and opened by us).
+    pub fn connection_count(&self) -> usize {
+        self.inner.shared.connections.len()
+    }
+
+    /// Sends a response to the request that arrived from `request_source`, as RFC 3261
+    /// §18.2.2 (with RFC 3581 §4) says — see [`route`] for the rules:
+    ///
+    /// * over a stream, the connection the request came on if still open, else a new
+    ///   connection to `received` (else the sent-by host) at the sent-by port;
+    /// * over UDP, from the socket the request arrived on, to `received`:`rport`, else
+    ///   `received` and the sent-by port, else the sent-by host and port.
+    ///
+    /// `maddr` is ignored (see [`route`]). A sent-by host name is resolved with A/AAAA
+    /// only (no SRV).
+    pub async fn send_response(
+        &self,
+        request_source: &Source,
+        response: &Message,
+    ) -> io::Result<()> {
+        let shared = &self.inner.shared;
+        let route = route::response_route(response.top_via().ok(), request_source);
+        let bytes = response.to_bytes();
+        if let Some(id) = route.connection {
+            if let Some(conn) = shared.connections.get(id) {
+                match conn.write(&bytes, shared.limits.write_timeout).await {
+                    Ok(()) => return Ok(()),
+                    Err(e) => {
+                        tracing::debug!(conn = ?id, error = %e, "response write failed; trying a new connection");
+                        shared.connections.close(id);
+                    }
+                }
+            }
+        }
+        let dest = resolve(&route.target).await?;
+        match request_source.protocol {
+            Protocol::Udp => {
+                shared
+                    .send_udp(Some(request_source.local), dest, &bytes)
+                    .await
+            }
+            Protocol::Tcp => shared.send_stream(dest, &bytes).await,
+        }
+    }
+
+    /// Sends bytes to a destination (client side): a UDP datagram, or over an existing
+    /// connection to that address (reuse, RFC 3261 §18.1.1) else a new TCP connection,
+    /// which then also receives (responses to what we sent come back on it).
+    pub async fn send_to(
+        &self,
+        protocol: Protocol,
+        dest: SocketAddr,
+        bytes: Bytes,
+    ) -> io::Result<()> {
+        let shared = &self.inner.shared;
+        match protocol {
+            Protocol::Udp => shared.send_udp(None, dest, &bytes).await,
+            Protocol::Tcp => shared.send_stream(dest, &bytes).await,
+        }
+    }
+}
+
+async fn resolve(target: &Target) -> io::Result<SocketAddr> {
+    match target {
+        Target::Addr(a) => Ok(*a),
+        Target::Name { host, port } => tokio::net::lookup_host((host.as_str(), *port))
+            .await?
+            .next()
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"))
+            }),
+    }
+}

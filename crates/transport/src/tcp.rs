@@ -1,0 +1,194 @@
+//! TCP: the accept loop, outgoing connections, and one read loop per connection.
+//!
+//! A stream carries messages back to back, framed by Content-Length (RFC 3261 §18.3),
+//! with CRLF keep-alives between them (RFC 5626 §4.4.1: a double-CRLF ping is answered
+//! with a single-CRLF pong). Framing is `sip_message::StreamFramer`'s job; this module
+//! reads, enforces the limits and closes connections:
+//!
+//! * a message larger than `max_message_size`, a stream that cannot be framed (no or a
+//!   bad Content-Length), or more than `max_buffered` bytes waiting: closed with a log
+//!   line — after such an error the next message boundary is unknown;
+//! * no traffic either way for `idle_timeout`: closed.
+//!
+//! When framing fails after a request's head was read (a bad Content-Length), the head
+//! is delivered as [`crate::Inbound::Malformed`] and the connection is kept open for
+//! writing for a short grace period so the endpoint's 400 can still reach the peer.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use sip_message::{Frame, StreamFramer};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::connections::Connection;
+use crate::inbound::classify;
+use crate::{Protocol, Shared, Source};
+
+/// How long a connection whose framing was lost stays open for the 400 to be written.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Pause after an accept error (EMFILE and the like) so the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Accepts connections until the transports are dropped (the task is aborted).
+///
+/// No limit on the number of connections yet: a later change should bound it (and per
+/// peer), as the OS's file descriptor limit is the only bound now.
+pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, local: SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, remote)) => {
+                tracing::debug!(%local, %remote, "TCP connection accepted");
+                start(&shared, stream, local, remote);
+            }
+            Err(e) => {
+                tracing::warn!(%local, error = %e, "TCP accept failed");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+}
+
+/// Opens a connection to `dest` (RFC 3261 §18.1.1); it is registered for reuse and
+/// read like an accepted one, since responses come back on it.
+pub(crate) async fn connect(shared: &Arc<Shared>, dest: SocketAddr) -> io::Result<Arc<Connection>> {
+    let stream = tokio::time::timeout(shared.limits.connect_timeout, TcpStream::connect(dest))
+        .await
+        .map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("connect to {dest} timed out"),
+            )
+        })??;
+    let local = stream.local_addr()?;
+    tracing::debug!(%local, remote = %dest, "TCP connection opened");
+    Ok(start(shared, stream, local, dest))
+}
+
+/// Registers a connection and spawns its read loop.
+fn start(
+    shared: &Arc<Shared>,
+    stream: TcpStream,
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> Arc<Connection> {
+    // SIP messages are written whole; Nagle would only delay them.
+    let _ = stream.set_nodelay(true);
+    let (read, write) = stream.into_split();
+    let conn = shared
+        .connections
+        .insert(Protocol::Tcp, local, remote, Box::new(write));
+    let task = tokio::spawn(run(shared.clone(), conn.clone(), read));
+    conn.set_task(task.abort_handle());
+    conn
+}
+
+/// Reads until the connection ends, then forgets and closes it.
+async fn run<R: AsyncRead + Unpin>(shared: Arc<Shared>, conn: Arc<Connection>, read: R) {
+    let why = read_loop(&shared, &conn, read).await;
+    match &why {
+        End::Eof | End::ReceiverGone => {
+            tracing::debug!(conn = ?conn.id, remote = %conn.remote, reason = why.as_str(), "connection closed")
+        }
+        _ => {
+            tracing::info!(conn = ?conn.id, remote = %conn.remote, reason = why.as_str(), "connection closed")
+        }
+    }
+    if matches!(why, End::Unframeable) {
+        tokio::time::sleep(CLOSE_GRACE).await;
+    }
+    shared.connections.remove(conn.id);
+    conn.shutdown().await;
+}
+
+/// Why a read loop ended.
+enum End {
+    Eof,
+    Error(io::Error),
+    Idle,
+    TooLarge,
+    Overbuffered,
+    Unframeable,
+    ReceiverGone,
+}
+
+impl End {
+    fn as_str(&self) -> &'static str {
+        match self {
+            End::Eof => "closed by peer",
+            End::Error(e) if e.kind() == io::ErrorKind::ConnectionReset => "reset by peer",
+            End::Error(_) => "read error",
+            End::Idle => "idle timeout",
+            End::TooLarge => "message too large",
+            End::Overbuffered => "too many bytes buffered",
+            End::Unframeable => "stream cannot be framed",
+            End::ReceiverGone => "transports shut down",
+        }
+    }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(shared: &Shared, conn: &Connection, mut read: R) -> End {
+    let limits = &shared.limits;
+    let mut framer = StreamFramer::new(shared.parse_limits);
+    let mut buf = BytesMut::with_capacity(4096);
+    let source = Source {
+        protocol: conn.protocol,
+        local: conn.local,
+        remote: conn.remote,
+        connection: Some(conn.id),
+    };
+    loop {
+        // Take every complete frame off the buffer before reading more.
+        loop {
+            match framer.next(&mut buf) {
+                Ok(Some(Frame::Message(m))) => {
+                    if let Some(inbound) = classify(Ok(m), source.clone()) {
+                        if !shared.deliver(inbound) {
+                            return End::ReceiverGone;
+                        }
+                    }
+                }
+                Ok(Some(Frame::Ping)) => {
+                    // RFC 5626 §4.4.1: answer a double-CRLF ping with a single CRLF.
+                    if let Err(e) = conn.write(b"\r\n", limits.write_timeout).await {
+                        return End::Error(e);
+                    }
+                }
+                Ok(Some(Frame::Pong)) => tracing::trace!(conn = ?conn.id, "pong"),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(conn = ?conn.id, error = %e, "framing failed");
+                    let too_large = e.kind() == sip_message::ParseErrorKind::TooLarge;
+                    if let Some(inbound) = classify(Err(e), source.clone()) {
+                        shared.deliver(inbound);
+                    }
+                    return if too_large {
+                        End::TooLarge
+                    } else {
+                        End::Unframeable
+                    };
+                }
+            }
+        }
+        if buf.len() > limits.max_buffered {
+            return End::Overbuffered;
+        }
+        buf.reserve(4096);
+        // The idle clock counts writes too: a connection we keep sending on is not idle.
+        let wait = limits.idle_timeout.saturating_sub(conn.idle_for());
+        match tokio::time::timeout(wait, read.read_buf(&mut buf)).await {
+            Ok(Ok(0)) => return End::Eof,
+            Ok(Ok(_)) => conn.touch(),
+            Ok(Err(e)) => return End::Error(e),
+            Err(_) => {
+                if conn.idle_for() >= limits.idle_timeout {
+                    return End::Idle;
+                }
+            }
+        }
+    }
+}
