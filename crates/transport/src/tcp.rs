@@ -98,7 +98,7 @@ async fn run<R: AsyncRead + Unpin>(shared: Arc<Shared>, conn: Arc<Connection>, r
             tracing::info!(conn = ?conn.id, remote = %conn.remote, reason = why.as_str(), "connection closed")
         }
     }
-    if matches!(why, End::Unframeable) {
+    if matches!(why, End::Unframeable { answerable: true }) {
         tokio::time::sleep(CLOSE_GRACE).await;
     }
     shared.connections.remove(conn.id);
@@ -112,7 +112,11 @@ enum End {
     Idle,
     TooLarge,
     Overbuffered,
-    Unframeable,
+    /// Framing was lost; `answerable` when a Malformed request was delivered, which
+    /// the endpoint will want to answer before the connection closes.
+    Unframeable {
+        answerable: bool,
+    },
     ReceiverGone,
 }
 
@@ -125,7 +129,7 @@ impl End {
             End::Idle => "idle timeout",
             End::TooLarge => "message too large",
             End::Overbuffered => "too many bytes buffered",
-            End::Unframeable => "stream cannot be framed",
+            End::Unframeable { .. } => "stream cannot be framed",
             End::ReceiverGone => "transports shut down",
         }
     }
@@ -163,13 +167,14 @@ async fn read_loop<R: AsyncRead + Unpin>(shared: &Shared, conn: &Connection, mut
                 Err(e) => {
                     tracing::debug!(conn = ?conn.id, error = %e, "framing failed");
                     let too_large = e.kind() == sip_message::ParseErrorKind::TooLarge;
-                    if let Some(inbound) = classify(Err(e), source.clone()) {
-                        shared.deliver(inbound);
-                    }
+                    let answerable = match classify(Err(e), source.clone()) {
+                        Some(inbound) => shared.deliver(inbound),
+                        None => false,
+                    };
                     return if too_large {
                         End::TooLarge
                     } else {
-                        End::Unframeable
+                        End::Unframeable { answerable }
                     };
                 }
             }
