@@ -1,8 +1,8 @@
 //! The `switchboard` binary.
 //!
-//! `--version`, `--help`, `check-config` and `db migrate` work; every other
-//! command says plainly that this build does not implement it yet and exits
-//! with status 2. We do not pretend:
+//! `--version`, `--help`, `serve`, `check-config` and `db migrate` work; the
+//! console (`cli`, `-r`/`-rx`) says plainly that this build does not implement it
+//! yet and exits with status 2. We do not pretend:
 //! a `serve` that printed "started" and did nothing would be worse than an
 //! honest error, for users and for scripts that check exit codes.
 
@@ -18,6 +18,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod args;
 mod check_config;
+mod serve;
 
 use args::{Cli, Command, DbCommand};
 
@@ -29,7 +30,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
 
     match cli.command {
-        Some(Command::Serve { .. }) => not_implemented("serve", "SIP endpoint"),
+        Some(Command::Serve {
+            config_dir,
+            data_dir,
+        }) => {
+            init_logging();
+            serve::run(&config_dir, &data_dir)
+        }
         Some(Command::Cli { .. }) => not_implemented("cli", "console"),
         Some(Command::CheckConfig { config_dir }) => check_config::run(&config_dir),
         Some(Command::Db {
@@ -48,6 +55,17 @@ fn main() -> ExitCode {
             )
             .exit(),
     }
+}
+
+/// Logs to stderr (the daemon runs in the foreground; systemd or the shell keeps the
+/// output). Level INFO; `RUST_LOG`-style filtering comes with the console's
+/// `core set verbose|debug` (operations issue).
+fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .with_target(false)
+        .init();
 }
 
 /// Says, in one line on stderr, that `what` does not exist in this build yet

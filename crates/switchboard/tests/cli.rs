@@ -65,21 +65,6 @@ fn assert_not_implemented(args: &[&str], what: &str) {
 }
 
 #[test]
-fn serve_is_not_implemented_yet() {
-    assert_not_implemented(&["serve"], "serve");
-    assert_not_implemented(
-        &[
-            "serve",
-            "--config-dir",
-            "examples/quickstart",
-            "--data-dir",
-            "/tmp/switchboard",
-        ],
-        "serve",
-    );
-}
-
-#[test]
 fn other_commands_are_not_implemented_yet() {
     assert_not_implemented(
         &["cli", "--data-dir", "/tmp/sb", "pjsip", "show", "endpoints"],

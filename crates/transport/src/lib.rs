@@ -409,14 +409,29 @@ impl Transports {
     ///
     /// `maddr` is ignored (see [`route`]). A sent-by host name is resolved with A/AAAA
     /// only (no SRV).
-    pub async fn send_response(
+    ///
+    /// The route and the bytes are taken from `response` before the returned future
+    /// runs, so the future does not borrow the message: messages cache decoded headers
+    /// without locks and are `Send` but not `Sync`, and the endpoint sends from tasks
+    /// that move between threads.
+    pub fn send_response(
         &self,
         request_source: &Source,
         response: &Message,
-    ) -> io::Result<()> {
-        let shared = &self.inner.shared;
+    ) -> impl std::future::Future<Output = io::Result<()>> + Send + '_ {
         let route = route::response_route(response.top_via().ok(), request_source);
         let bytes = response.to_bytes();
+        let source = request_source.clone();
+        async move { self.send_routed(&source, route, bytes).await }
+    }
+
+    async fn send_routed(
+        &self,
+        request_source: &Source,
+        route: route::ResponseRoute,
+        bytes: Bytes,
+    ) -> io::Result<()> {
+        let shared = &self.inner.shared;
         if let Some(id) = route.connection {
             if let Some(conn) = shared.connections.get(id) {
                 match conn.write(&bytes, shared.limits.write_timeout).await {
