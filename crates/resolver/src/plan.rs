@@ -372,6 +372,11 @@ impl Planner {
             }
             None => None,
         };
+        // Nothing we run can carry this scheme (a `sips` URI without TLS or
+        // WSS): say so before asking DNS anything.
+        if !self.supported.iter().any(|&t| t.under(scheme) == Some(t)) {
+            return Next::Done(Err(ResolveError::NoUsableTransport(scheme)));
+        }
         // Numeric IP: no DNS at all (§4.1 "If the URI specifies ... a numeric
         // IP address", §4.2 "If TARGET is a numeric IP address, the client
         // uses that address").
