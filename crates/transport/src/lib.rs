@@ -1,4 +1,4 @@
-//! SIP transports over tokio: UDP and TCP listeners, stream framing, the connection
+//! SIP transports over tokio: UDP, TCP and TLS listeners, stream framing, the connection
 //! table, and the RFC 3261 §18 rules for stamping requests and routing responses.
 //!
 //! This is the thin async driver under the sans-IO layers: it owns sockets and nothing
@@ -15,7 +15,7 @@
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use sip_transport::{ListenConfig, Protocol, TransportLimits, Transports, Inbound};
-//! let listen = [ListenConfig { protocol: Protocol::Udp, bind: "0.0.0.0:5060".parse().unwrap() }];
+//! let listen = [ListenConfig::new(Protocol::Udp, "0.0.0.0:5060".parse().unwrap())];
 //! let (transports, mut inbound) = Transports::bind(&listen, TransportLimits::default()).await?;
 //! while let Some(Inbound::Message { message, source }) = inbound.recv().await {
 //!     // hand to the transaction layer; answer with transports.send_response(&source, &resp)
@@ -32,7 +32,13 @@ mod inbound;
 pub mod route;
 pub mod stamp;
 mod tcp;
+mod tls;
 mod udp;
+
+pub use tls::{TlsConfig, TlsError, TlsSettings, TlsVersions};
+/// The rustls in use, for callers that build a [`TlsConfig`] themselves
+/// ([`TlsConfig::from_rustls`]) or need a TLS client of their own (tests).
+pub use tokio_rustls::rustls;
 
 use std::fmt;
 use std::io;
@@ -52,7 +58,7 @@ use crate::route::Target;
 
 /// A transport protocol.
 ///
-/// Non-exhaustive: TLS, WS and WSS (RFC 7118) will be added as variants.
+/// Non-exhaustive: WS and WSS (RFC 7118) will be added as variants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Protocol {
@@ -60,6 +66,8 @@ pub enum Protocol {
     Udp,
     /// TCP: a byte stream framed by Content-Length (RFC 3261 §18.3).
     Tcp,
+    /// TLS over TCP (RFC 3261 §26.2.1, `sips:`): framed like TCP.
+    Tls,
 }
 
 impl Protocol {
@@ -67,7 +75,7 @@ impl Protocol {
     pub fn is_stream(self) -> bool {
         match self {
             Protocol::Udp => false,
-            Protocol::Tcp => true,
+            Protocol::Tcp | Protocol::Tls => true,
         }
     }
 
@@ -78,14 +86,18 @@ impl Protocol {
 
     /// The port used when a Via or URI names none (RFC 3261 §19.1.2: 5060, 5061 for TLS).
     pub fn default_port(self) -> u16 {
-        5060
+        match self {
+            Protocol::Tls => 5061,
+            Protocol::Udp | Protocol::Tcp => 5060,
+        }
     }
 
-    /// The Via transport token (`UDP`, `TCP`).
+    /// The Via transport token (`UDP`, `TCP`, `TLS`).
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Udp => "UDP",
             Protocol::Tcp => "TCP",
+            Protocol::Tls => "TLS",
         }
     }
 }
@@ -99,10 +111,34 @@ impl fmt::Display for Protocol {
 /// One socket to listen on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenConfig {
-    /// UDP or TCP.
+    /// UDP, TCP or TLS.
     pub protocol: Protocol,
     /// The address to bind; port 0 picks a free port (see [`Transports::local_addrs`]).
     pub bind: SocketAddr,
+    /// Certificates and verification for [`Protocol::Tls`] (required for it, with a
+    /// server side); ignored for other protocols. The first TLS listener's client side
+    /// is also used for the TLS connections we open.
+    pub tls: Option<TlsConfig>,
+}
+
+impl ListenConfig {
+    /// A listener without TLS settings (UDP, TCP).
+    pub fn new(protocol: Protocol, bind: SocketAddr) -> ListenConfig {
+        ListenConfig {
+            protocol,
+            bind,
+            tls: None,
+        }
+    }
+
+    /// A TLS listener.
+    pub fn tls(bind: SocketAddr, tls: TlsConfig) -> ListenConfig {
+        ListenConfig {
+            protocol: Protocol::Tls,
+            bind,
+            tls: Some(tls),
+        }
+    }
 }
 
 /// Identifies one stream connection for as long as the process runs (never reused).
@@ -185,6 +221,9 @@ pub struct TransportLimits {
     /// Longest wait for one message to be written to a TCP connection; a peer that does
     /// not read is cut off rather than stalling every sender (default 10 s).
     pub write_timeout: Duration,
+    /// Longest a TLS handshake may take, accepted or opened; a client that connects and
+    /// then says nothing is dropped after it (default 10 s).
+    pub handshake_timeout: Duration,
 }
 
 impl Default for TransportLimits {
@@ -196,6 +235,7 @@ impl Default for TransportLimits {
             channel_capacity: 8192,
             connect_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -208,6 +248,10 @@ pub(crate) struct Shared {
     dropped: AtomicU64,
     udp: Vec<(SocketAddr, Arc<UdpSocket>)>,
     pub(crate) connections: ConnectionTable,
+    /// The client side for TLS connections we open (from the first TLS listener).
+    pub(crate) tls_client: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+    /// Failed TLS handshakes on accepted connections.
+    pub(crate) tls_failures: AtomicU64,
 }
 
 impl Shared {
@@ -267,9 +311,16 @@ impl Shared {
         Ok(())
     }
 
-    /// Writes over an existing connection to `dest` if there is one, else opens one.
-    async fn send_stream(self: &Arc<Self>, dest: SocketAddr, bytes: &[u8]) -> io::Result<()> {
-        if let Some(conn) = self.connections.by_remote(Protocol::Tcp, dest) {
+    /// Writes over an existing connection to `dest` if there is one, else opens one
+    /// (for TLS presenting `host`, when given, as the server name).
+    async fn send_stream(
+        self: &Arc<Self>,
+        protocol: Protocol,
+        dest: SocketAddr,
+        host: Option<&str>,
+        bytes: &[u8],
+    ) -> io::Result<()> {
+        if let Some(conn) = self.connections.by_remote(protocol, dest) {
             match conn.write(bytes, self.limits.write_timeout).await {
                 Ok(()) => return Ok(()),
                 Err(e) => {
@@ -278,7 +329,10 @@ impl Shared {
                 }
             }
         }
-        let conn = tcp::connect(self, dest).await?;
+        let conn = match protocol {
+            Protocol::Tls => tls::connect(self, dest, host).await?,
+            _ => tcp::connect(self, dest).await?,
+        };
         let result = conn.write(bytes, self.limits.write_timeout).await;
         if result.is_err() {
             self.connections.close(conn.id);
@@ -330,6 +384,8 @@ impl Transports {
     ) -> io::Result<(Transports, mpsc::Receiver<Inbound>)> {
         let mut udp_sockets = Vec::new();
         let mut tcp_listeners = Vec::new();
+        let mut tls_listeners = Vec::new();
+        let mut tls_client = None;
         let mut local = Vec::new();
         for l in listen {
             match l.protocol {
@@ -345,6 +401,25 @@ impl Transports {
                     local.push((Protocol::Tcp, addr));
                     tcp_listeners.push((addr, s));
                 }
+                Protocol::Tls => {
+                    let tls = l.tls.as_ref().ok_or_else(|| {
+                        io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!("TLS listener {} has no TLS configuration", l.bind),
+                        )
+                    })?;
+                    let server = tls.server.clone().ok_or_else(|| {
+                        io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!("TLS listener {} has no certificate", l.bind),
+                        )
+                    })?;
+                    let s = TcpListener::bind(l.bind).await?;
+                    let addr = s.local_addr()?;
+                    local.push((Protocol::Tls, addr));
+                    tls_client.get_or_insert_with(|| tls.client.clone());
+                    tls_listeners.push((addr, s, server));
+                }
             }
         }
         let (tx, rx) = mpsc::channel(limits.channel_capacity.max(1));
@@ -358,6 +433,8 @@ impl Transports {
             dropped: AtomicU64::new(0),
             udp: udp_sockets,
             connections: ConnectionTable::new(),
+            tls_client,
+            tls_failures: AtomicU64::new(0),
         });
         let mut tasks = Vec::new();
         for (addr, socket) in &shared.udp {
@@ -366,6 +443,10 @@ impl Transports {
         }
         for (addr, listener) in tcp_listeners {
             let task = tokio::spawn(tcp::accept_loop(shared.clone(), listener, addr));
+            tasks.push(task.abort_handle());
+        }
+        for (addr, listener, config) in tls_listeners {
+            let task = tokio::spawn(tls::accept_loop(shared.clone(), listener, addr, config));
             tasks.push(task.abort_handle());
         }
         for (p, a) in &local {
@@ -392,6 +473,12 @@ impl Transports {
     /// How many received messages were dropped because the inbound channel was full.
     pub fn dropped(&self) -> u64 {
         self.inner.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// How many TLS handshakes with accepting clients failed (bad or untrusted
+    /// certificates, version mismatch, timeouts, plain text on the TLS port).
+    pub fn tls_handshake_failures(&self) -> u64 {
+        self.inner.shared.tls_failures.load(Ordering::Relaxed)
     }
 
     /// How many stream connections are open (accepted and opened by us).
@@ -444,29 +531,50 @@ impl Transports {
             }
         }
         let dest = resolve(&route.target).await?;
+        let host = match &route.target {
+            Target::Name { host, .. } => Some(host.as_str()),
+            Target::Addr(_) => None,
+        };
         match request_source.protocol {
             Protocol::Udp => {
                 shared
                     .send_udp(Some(request_source.local), dest, &bytes)
                     .await
             }
-            Protocol::Tcp => shared.send_stream(dest, &bytes).await,
+            p @ (Protocol::Tcp | Protocol::Tls) => shared.send_stream(p, dest, host, &bytes).await,
         }
     }
 
     /// Sends bytes to a destination (client side): a UDP datagram, or over an existing
-    /// connection to that address (reuse, RFC 3261 §18.1.1) else a new TCP connection,
-    /// which then also receives (responses to what we sent come back on it).
+    /// connection to that address (reuse, RFC 3261 §18.1.1) else a new TCP or TLS
+    /// connection, which then also receives (responses to what we sent come back on it).
+    ///
+    /// A new TLS connection presents and verifies the IP address as the server name;
+    /// use [`Transports::send_to_host`] when the destination has a host name.
     pub async fn send_to(
         &self,
         protocol: Protocol,
         dest: SocketAddr,
         bytes: Bytes,
     ) -> io::Result<()> {
+        self.send_to_host(protocol, dest, None, bytes).await
+    }
+
+    /// [`Transports::send_to`], naming the host `dest` was resolved from: a new TLS
+    /// connection sends it as SNI (RFC 6066 §3) and, with `verify_server`, checks the
+    /// certificate against it (RFC 5922 §7.2). An existing connection to `dest` is
+    /// reused whatever name it was opened with.
+    pub async fn send_to_host(
+        &self,
+        protocol: Protocol,
+        dest: SocketAddr,
+        host: Option<&str>,
+        bytes: Bytes,
+    ) -> io::Result<()> {
         let shared = &self.inner.shared;
         match protocol {
             Protocol::Udp => shared.send_udp(None, dest, &bytes).await,
-            Protocol::Tcp => shared.send_stream(dest, &bytes).await,
+            Protocol::Tcp | Protocol::Tls => shared.send_stream(protocol, dest, host, &bytes).await,
         }
     }
 }

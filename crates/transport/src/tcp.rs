@@ -1,4 +1,5 @@
-//! TCP: the accept loop, outgoing connections, and one read loop per connection.
+//! TCP: the accept loop, outgoing connections, and one read loop per connection
+//! (also the read loop of TLS connections, see [`crate::tls`]).
 //!
 //! A stream carries messages back to back, framed by Content-Length (RFC 3261 §18.3),
 //! with CRLF keep-alives between them (RFC 5626 §4.4.1: a double-CRLF ping is answered
@@ -24,7 +25,7 @@ use sip_message::{Frame, StreamFramer};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::connections::Connection;
+use crate::connections::{Connection, Writer};
 use crate::inbound::classify;
 use crate::{Protocol, Shared, Source};
 
@@ -32,7 +33,7 @@ use crate::{Protocol, Shared, Source};
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Pause after an accept error (EMFILE and the like) so the loop does not spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Accepts connections until the transports are dropped (the task is aborted).
 ///
@@ -56,6 +57,14 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, loca
 /// Opens a connection to `dest` (RFC 3261 §18.1.1); it is registered for reuse and
 /// read like an accepted one, since responses come back on it.
 pub(crate) async fn connect(shared: &Arc<Shared>, dest: SocketAddr) -> io::Result<Arc<Connection>> {
+    let stream = connect_socket(shared, dest).await?;
+    let local = stream.local_addr()?;
+    tracing::debug!(%local, remote = %dest, "TCP connection opened");
+    Ok(start(shared, stream, local, dest))
+}
+
+/// Connects a TCP socket to `dest` within the connect timeout (TCP and TLS).
+pub(crate) async fn connect_socket(shared: &Shared, dest: SocketAddr) -> io::Result<TcpStream> {
     let stream = tokio::time::timeout(shared.limits.connect_timeout, TcpStream::connect(dest))
         .await
         .map_err(|_| {
@@ -64,24 +73,34 @@ pub(crate) async fn connect(shared: &Arc<Shared>, dest: SocketAddr) -> io::Resul
                 format!("connect to {dest} timed out"),
             )
         })??;
-    let local = stream.local_addr()?;
-    tracing::debug!(%local, remote = %dest, "TCP connection opened");
-    Ok(start(shared, stream, local, dest))
+    // SIP messages are written whole; Nagle would only delay them.
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
 }
 
-/// Registers a connection and spawns its read loop.
+/// Registers a TCP connection and spawns its read loop.
 fn start(
     shared: &Arc<Shared>,
     stream: TcpStream,
     local: SocketAddr,
     remote: SocketAddr,
 ) -> Arc<Connection> {
-    // SIP messages are written whole; Nagle would only delay them.
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
-    let conn = shared
-        .connections
-        .insert(Protocol::Tcp, local, remote, Box::new(write));
+    start_split(shared, Protocol::Tcp, read, Box::new(write), local, remote)
+}
+
+/// Registers a stream connection of any kind (TCP, or TLS after its handshake) and
+/// spawns its read loop: framing is the same for every stream transport (§18.3).
+pub(crate) fn start_split<R: AsyncRead + Unpin + Send + 'static>(
+    shared: &Arc<Shared>,
+    protocol: Protocol,
+    read: R,
+    write: Writer,
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> Arc<Connection> {
+    let conn = shared.connections.insert(protocol, local, remote, write);
     let task = tokio::spawn(run(shared.clone(), conn.clone(), read));
     conn.set_task(task.abort_handle());
     conn

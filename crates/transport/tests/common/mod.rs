@@ -24,10 +24,7 @@ pub async fn bind_with(
     addr: &str,
     limits: TransportLimits,
 ) -> (Transports, Receiver<Inbound>, SocketAddr) {
-    let listen = [ListenConfig {
-        protocol,
-        bind: addr.parse().expect("address"),
-    }];
+    let listen = [ListenConfig::new(protocol, addr.parse().expect("address"))];
     let (t, rx) = Transports::bind(&listen, limits).await.expect("bind");
     let local = t.local_addrs()[0].1;
     assert_ne!(local.port(), 0);
