@@ -3,7 +3,7 @@
 //! A server sends a response back the way the request came, read from the response's
 //! top Via (which the server stamped on arrival, see [`crate::stamp`]):
 //!
-//! * **Stream transports** (TCP; later TLS, WS, WSS): over the connection the request
+//! * **Stream transports** (TCP, TLS; later WS, WSS): over the connection the request
 //!   arrived on, if still open. Otherwise §18.2.2 says to open a new connection to the
 //!   `received` IP (else the sent-by host) at the **sent-by port** (else the default
 //!   port). `rport` is not used here: RFC 3581 §4 defines it for unreliable transports
