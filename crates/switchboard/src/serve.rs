@@ -12,6 +12,7 @@ use bytes::Bytes;
 use sip_endpoint::{BoxFuture, Endpoint, EndpointConfig, OptionsResponder, Service, Wire};
 use sip_message::{Message, Method};
 use sip_transaction::Timers;
+use sip_transport::route::{response_route, ResponseRoute};
 use sip_transport::{
     Inbound, ListenConfig, Protocol, Source, TlsConfig, TlsSettings, TlsVersions, TransportLimits,
     Transports,
@@ -20,28 +21,38 @@ use sorcery::objects::{LoadReport, Objects, OpenOptions};
 use sorcery::tables::SqlOpener;
 use sorcery::types::transport::{Protocol as ConfProtocol, TlsMethod, Transport};
 
+/// Where a request came from and where its responses go: the RFC 3261 §18.2.2 route
+/// is computed once from the request's top Via when it arrives (a response copies that
+/// Via), so sending and retransmitting responses needs no parsing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Peer {
+    source: Source,
+    route: ResponseRoute,
+}
+
+impl Peer {
+    fn of(message: &Message, source: Source) -> Peer {
+        let route = response_route(message.top_via().ok(), &source);
+        Peer { source, route }
+    }
+}
+
 /// The transports as the endpoint's wire.
 struct TransportWire(Transports);
 
 impl Wire for TransportWire {
-    type Source = Source;
+    type Source = Peer;
 
-    fn reliable(source: &Source) -> bool {
-        source.protocol != Protocol::Udp
+    fn reliable(peer: &Peer) -> bool {
+        peer.source.protocol.is_reliable()
     }
 
     fn send_response<'a>(
         &'a self,
-        source: &'a Source,
+        peer: &'a Peer,
         bytes: Bytes,
     ) -> BoxFuture<'a, std::io::Result<()>> {
-        Box::pin(async move {
-            // The transports route a response by its Via (RFC 3261 §18.2.2), so they
-            // need the message; the transaction layer keeps responses as bytes.
-            let response = Message::parse(bytes)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-            self.0.send_response(source, &response).await
-        })
+        Box::pin(self.0.send_routed(&peer.source, peer.route.clone(), bytes))
     }
 }
 
@@ -221,7 +232,7 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
         timers: timers(&objects).await,
         ..EndpointConfig::default()
     };
-    let services: Vec<Arc<dyn Service<Source>>> = vec![Arc::new(OptionsResponder::new(
+    let services: Vec<Arc<dyn Service<Peer>>> = vec![Arc::new(OptionsResponder::new(
         &[Method::Options],
         &["application/sdp"],
         &[],
@@ -248,9 +259,13 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
         tokio::select! {
             () = &mut stop => break,
             message = inbound.recv() => match message {
-                Some(Inbound::Message { message, source }) => endpoint.dispatch(message, source).await,
+                Some(Inbound::Message { message, source }) => {
+                    let peer = Peer::of(&message, source);
+                    endpoint.dispatch(message, peer).await;
+                }
                 Some(Inbound::Malformed { head, reason, source }) => {
-                    endpoint.reject_malformed(head, &reason, source).await;
+                    let peer = Peer::of(&head, source);
+                    endpoint.reject_malformed(head, &reason, peer).await;
                 }
                 None => break,
             },

@@ -512,7 +512,10 @@ impl Transports {
         async move { self.send_routed(&source, route, bytes).await }
     }
 
-    async fn send_routed(
+    /// Sends response bytes along a route computed earlier with
+    /// [`route::response_route`] — from the request's top Via when it arrived, which
+    /// the response copies (§8.2.6.2) — so retransmissions need no parsing.
+    pub async fn send_routed(
         &self,
         request_source: &Source,
         route: route::ResponseRoute,

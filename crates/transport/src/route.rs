@@ -29,7 +29,7 @@ use crate::stamp::host_ip;
 use crate::{ConnectionId, Protocol, Source};
 
 /// A destination that may still need name resolution.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     /// An IP address and port: send there.
     Addr(SocketAddr),
@@ -45,7 +45,7 @@ pub enum Target {
 }
 
 /// How to send a response.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ResponseRoute {
     /// The connection to try first (stream transports only).
     pub connection: Option<ConnectionId>,
