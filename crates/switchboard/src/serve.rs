@@ -215,6 +215,12 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
     let objects = Arc::new(objects);
 
     let listen = listeners(&config_dir, &objects).await;
+    if listen.is_empty() {
+        // Every configured transport was refused (the reasons are logged above): a
+        // server listening on nothing would look healthy and answer nobody.
+        tracing::error!("no transport could be started; stopping");
+        return ExitCode::from(1);
+    }
     let (transports, mut inbound) =
         match Transports::bind(&listen, TransportLimits::default()).await {
             Ok(t) => t,

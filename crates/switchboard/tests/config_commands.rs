@@ -119,3 +119,21 @@ fn db_migrate_creates_the_schema_once_on_sqlite() {
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(!t.contains("secret"), "the password is masked: {t}");
 }
+
+#[test]
+fn serve_refuses_to_run_when_no_transport_can_start() {
+    let dir = Dir::new("no-transport");
+    dir.write(
+        "pjsip.conf",
+        "[t]\ntype=transport\nprotocol=tls\nbind=127.0.0.1:0\ncert_file=missing.pem\npriv_key_file=missing.key\n",
+    );
+    let data = format!("{}/data", dir.arg());
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--config-dir", dir.arg(), "--data-dir", &data])
+        .output()
+        .expect("runs");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("transport 't'"), "{t}");
+    assert!(t.contains("no transport could be started"), "{t}");
+}
