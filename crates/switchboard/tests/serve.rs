@@ -1,125 +1,28 @@
 //! Whole-server tests: the real `switchboard serve` on 127.0.0.1 with a free port,
 //! driven by SIPp and by a small client of our own, stopped by PID.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::io::Write;
+use std::net::{TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A server running on a free port, stopped (SIGTERM) when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
+mod support;
+use support::{config_dir, free_port, options, read_responses, Server};
 
-/// A port free for both UDP and TCP on 127.0.0.1 at the time of asking.
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let Ok(tcp) = TcpListener::bind("127.0.0.1:0") else {
-            continue;
-        };
-        let Ok(addr) = tcp.local_addr() else { continue };
-        if UdpSocket::bind(addr).is_ok() {
-            return addr.port();
-        }
-    }
-    panic!("no free port on 127.0.0.1");
-}
-
-fn options(branch: &str, call_id: &str, reply_port: u16, transport: &str) -> String {
-    format!(
-        "OPTIONS sip:switchboard@127.0.0.1 SIP/2.0\r\n\
-         Via: SIP/2.0/{transport} 127.0.0.1:{reply_port};branch=z9hG4bK{branch};rport\r\n\
-         Max-Forwards: 70\r\n\
-         From: <sip:test@127.0.0.1>;tag=t{branch}\r\n\
-         To: <sip:switchboard@127.0.0.1>\r\n\
-         Call-ID: {call_id}\r\n\
-         CSeq: 1 OPTIONS\r\n\
-         Content-Length: 0\r\n\r\n"
+/// A server with UDP and TCP on one free port.
+fn start(tag: &str) -> Server {
+    let port = free_port();
+    let dir = config_dir(tag);
+    std::fs::write(
+        dir.join("pjsip.conf"),
+        format!(
+            "[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n\
+             [tcp]\ntype=transport\nprotocol=tcp\nbind=127.0.0.1:{port}\n"
+        ),
     )
-}
-
-impl Server {
-    fn start(tag: &str) -> Server {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("sb-serve-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("dir");
-        std::fs::write(
-            dir.join("pjsip.conf"),
-            format!(
-                "[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n\
-                 [tcp]\ntype=transport\nprotocol=tcp\nbind=127.0.0.1:{port}\n"
-            ),
-        )
-        .expect("write pjsip.conf");
-        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args(["serve", "--config-dir"])
-            .arg(&dir)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("switchboard starts");
-        let server = Server { child, port, dir };
-        server.wait_ready();
-        server
-    }
-
-    fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-
-    /// Polls with OPTIONS over UDP until answered (at most 10 s).
-    fn wait_ready(&self) {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
-        sock.set_read_timeout(Some(Duration::from_millis(200))).ok();
-        let me = sock.local_addr().expect("addr").port();
-        let start = Instant::now();
-        let mut n = 0;
-        while start.elapsed() < Duration::from_secs(10) {
-            n += 1;
-            let req = options(&format!("ready{n}"), &format!("ready{n}"), me, "UDP");
-            let _ = sock.send_to(req.as_bytes(), self.addr());
-            let mut buf = [0u8; 4096];
-            if let Ok((len, _)) = sock.recv_from(&mut buf) {
-                if buf[..len].starts_with(b"SIP/2.0 200") {
-                    return;
-                }
-            }
-        }
-        panic!(
-            "switchboard did not answer OPTIONS on {} within 10 s",
-            self.addr()
-        );
-    }
-
-    /// Stops the server with SIGTERM and returns its exit status.
-    fn stop(mut self) -> Option<i32> {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        None
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    .expect("write pjsip.conf");
+    Server::start(dir, port)
 }
 
 fn udp_exchange(server: &Server, datagram: &[u8]) -> Option<Vec<u8>> {
@@ -177,7 +80,7 @@ fn sipp_gets_200_to_options_over_udp_and_tcp() {
     if !sipp_or_skip() {
         return;
     }
-    let server = Server::start("sipp");
+    let server = start("sipp");
     run_sipp(&server, "u1", 50);
     run_sipp(&server, "t1", 50);
     assert_eq!(server.stop(), Some(0), "SIGTERM stops the server cleanly");
@@ -185,7 +88,7 @@ fn sipp_gets_200_to_options_over_udp_and_tcp() {
 
 #[test]
 fn a_retransmitted_request_gets_the_same_answer() {
-    let server = Server::start("retrans");
+    let server = start("retrans");
     let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
     sock.set_read_timeout(Some(Duration::from_secs(2))).ok();
     let me = sock.local_addr().unwrap().port();
@@ -204,24 +107,12 @@ fn a_retransmitted_request_gets_the_same_answer() {
     );
 }
 
-fn read_responses(stream: &mut TcpStream, count: usize) -> String {
-    stream.set_read_timeout(Some(Duration::from_secs(3))).ok();
-    let mut text = String::new();
-    let mut buf = [0u8; 8192];
-    while text.matches("SIP/2.0 200").count() < count {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
-        }
-    }
-    text
-}
-
 #[test]
 fn tcp_requests_split_across_segments_and_two_in_one() {
-    let server = Server::start("tcp");
+    let server = start("tcp");
     let mut stream = TcpStream::connect(server.addr()).expect("connect");
     stream.set_nodelay(true).ok();
+    stream.set_read_timeout(Some(Duration::from_secs(3))).ok();
     let me = stream.local_addr().unwrap().port();
     let req = options("sp1", "sp1", me, "TCP");
     let bytes = req.as_bytes();
@@ -273,7 +164,7 @@ fn with_rport(raw: &[u8]) -> Vec<u8> {
 
 #[test]
 fn every_rfc4475_message_over_udp_leaves_the_server_answering() {
-    let server = Server::start("torture");
+    let server = start("torture");
     let dir = corpus_dir();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("corpus at {}: {e}", dir.display()))

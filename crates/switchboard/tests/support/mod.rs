@@ -1,0 +1,154 @@
+//! Shared by the whole-server tests: free ports, a request to send, and the real
+//! `switchboard serve` started on a configuration directory, waited for, and stopped
+//! by PID. (Each test file includes this module; not every file uses every item.)
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A port free for both UDP and TCP on 127.0.0.1 at the time of asking.
+pub fn free_port() -> u16 {
+    for _ in 0..50 {
+        let Ok(tcp) = TcpListener::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let Ok(addr) = tcp.local_addr() else { continue };
+        if UdpSocket::bind(addr).is_ok() {
+            return addr.port();
+        }
+    }
+    panic!("no free port on 127.0.0.1");
+}
+
+/// An empty temporary configuration directory for one test.
+pub fn config_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sb-serve-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+/// An OPTIONS request whose answer comes back to `reply_port` (rport).
+pub fn options(branch: &str, call_id: &str, reply_port: u16, transport: &str) -> String {
+    format!(
+        "OPTIONS sip:switchboard@127.0.0.1 SIP/2.0\r\n\
+         Via: SIP/2.0/{transport} 127.0.0.1:{reply_port};branch=z9hG4bK{branch};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:test@127.0.0.1>;tag=t{branch}\r\n\
+         To: <sip:switchboard@127.0.0.1>\r\n\
+         Call-ID: {call_id}\r\n\
+         CSeq: 1 OPTIONS\r\n\
+         Content-Length: 0\r\n\r\n"
+    )
+}
+
+/// Reads from a stream until `count` 200 responses arrived or it goes quiet.
+pub fn read_responses(stream: &mut impl Read, count: usize) -> String {
+    let mut text = String::new();
+    let mut buf = [0u8; 8192];
+    while text.matches("SIP/2.0 200").count() < count {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    text
+}
+
+/// `switchboard serve` on `dir` (its pjsip.conf must have a UDP transport on
+/// `udp_port`, used to tell when the server is ready); stderr goes to
+/// `dir/stderr.log`. Killed when dropped; [`Server::stop`] stops it with SIGTERM.
+pub struct Server {
+    child: Child,
+    dir: PathBuf,
+    udp_port: u16,
+}
+
+impl Server {
+    /// Starts the server and waits until it answers OPTIONS over UDP (at most 10 s).
+    pub fn start(dir: PathBuf, udp_port: u16) -> Server {
+        let log = std::fs::File::create(dir.join("stderr.log")).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["serve", "--config-dir"])
+            .arg(&dir)
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("switchboard starts");
+        let server = Server {
+            child,
+            dir,
+            udp_port,
+        };
+        server.wait_ready();
+        server
+    }
+
+    /// The UDP address the server answers on.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.udp_port))
+    }
+
+    /// The configuration directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+    }
+
+    fn wait_ready(&self) {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
+        sock.set_read_timeout(Some(Duration::from_millis(200))).ok();
+        let me = sock.local_addr().expect("addr").port();
+        let start = Instant::now();
+        let mut n = 0;
+        while start.elapsed() < Duration::from_secs(10) {
+            n += 1;
+            let req = options(&format!("ready{n}"), &format!("ready{n}"), me, "UDP");
+            let _ = sock.send_to(req.as_bytes(), self.addr());
+            let mut buf = [0u8; 4096];
+            if let Ok((len, _)) = sock.recv_from(&mut buf) {
+                if buf[..len].starts_with(b"SIP/2.0 200") {
+                    return;
+                }
+            }
+        }
+        panic!(
+            "switchboard did not answer OPTIONS on {} within 10 s:\n{}",
+            self.addr(),
+            self.log()
+        );
+    }
+
+    /// Stops the server with SIGTERM; its exit status, or None if it did not stop
+    /// within 10 s (then it is killed).
+    pub fn stop(mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
