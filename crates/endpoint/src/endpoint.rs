@@ -91,7 +91,7 @@ impl<W: Wire> Endpoint<W> {
             .collect::<Vec<_>>()
             .join(", ");
         let shared = Arc::new(Shared {
-            wire,
+            wire: Arc::new(wire),
             services,
             allow,
         });
@@ -137,8 +137,9 @@ impl<W: Wire> Endpoint<W> {
     pub async fn dispatch(&self, message: Message, source: W::Source) {
         let shard = &self.queues[self.shard_of(&message)];
         let queued = self.config.queue_capacity - shard.capacity();
+        // CANCEL is exempt: refusing it would leave the INVITE it cancels running.
         let new_request = message.is_request()
-            && message.method() != Some(&Method::Ack)
+            && !matches!(message.method(), Some(Method::Ack | Method::Cancel))
             && message.to().map(|t| t.tag().is_none()).unwrap_or(true);
         if new_request && queued >= self.config.high_water {
             // Past the high-water mark new work is refused with 503 + Retry-After,

@@ -5,8 +5,9 @@
 use sip_message::{HeaderKind, Message};
 
 /// A response to `request` with `code`, the given reason phrase (or the standard one)
-/// and extra headers. Header values come from the endpoint's own constants and the
-/// service list, so a failure to add one (a bug, not input) is logged and skipped.
+/// and extra headers, with a To tag of ours on anything but 100 when the request had
+/// none (RFC 3261 §8.2.6.2). Header values come from the endpoint's own constants and
+/// the service list, so a failure to add one (a bug, not input) is logged and skipped.
 pub fn reply(
     request: &Message,
     code: u16,
@@ -14,12 +15,30 @@ pub fn reply(
     extra: &[(HeaderKind, &str)],
 ) -> Message {
     let mut m = Message::response_to(request, code, reason);
+    if code > 100 {
+        if let Err(e) = m.set_to_tag(&new_tag()) {
+            tracing::debug!("no To tag on a {code}: {e}");
+        }
+    }
     for (name, value) in extra {
         if let Err(e) = m.push_header(*name, value) {
             tracing::error!("cannot add {name:?} to a {code} response: {e}");
         }
     }
     m
+}
+
+/// A fresh tag: a keyed hash (SipHash with the process's random keys) of a counter,
+/// so tags are unique and unpredictable (RFC 3261 §19.3 asks for at least 32 random
+/// bits) without a random-number dependency.
+pub fn new_tag() -> String {
+    use std::hash::BuildHasher;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{:016x}", KEYS.get_or_init(Default::default).hash_one(n))
 }
 
 /// A reason phrase made safe for a status line: printable ASCII only, at most 120

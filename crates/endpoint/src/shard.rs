@@ -28,7 +28,7 @@ pub enum Work<S> {
 /// Everything shards share (read-only).
 pub struct Shared<W: Wire> {
     /// The transports.
-    pub wire: W,
+    pub wire: Arc<W>,
     /// Services, sorted by priority.
     pub services: Vec<Arc<dyn Service<W::Source>>>,
     /// The Allow header value: every method some service handles.
@@ -67,14 +67,22 @@ pub async fn run<W: Wire>(
     }
 }
 
+/// Sends without waiting: a slow or dead peer (a TCP connect that times out, a full
+/// socket) must not hold up the shard, which serves every call hashed to it. Sends to
+/// one peer may therefore overtake each other; that matters only for a provisional and
+/// a final response in quick succession, which sessions will order themselves.
 async fn send<W: Wire>(shared: &Shared<W>, transmit: Transmit<W::Source>) {
-    if let Err(e) = shared
-        .wire
-        .send_response(&transmit.dest, transmit.bytes)
-        .await
-    {
-        tracing::warn!("sending to {:?} failed: {e}", transmit.dest);
-    }
+    spawn_send(&shared.wire, transmit.dest, transmit.bytes);
+}
+
+/// Sends `bytes` toward `dest` on a task of its own; a failure is logged.
+pub(crate) fn spawn_send<W: Wire>(wire: &Arc<W>, dest: W::Source, bytes: bytes::Bytes) {
+    let wire = Arc::clone(wire);
+    tokio::spawn(async move {
+        if let Err(e) = wire.send_response(&dest, bytes).await {
+            tracing::warn!("sending to {dest:?} failed: {e}");
+        }
+    });
 }
 
 async fn handle_events<W: Wire>(shared: &Shared<W>, events: Vec<Event<W::Source>>) {
@@ -94,9 +102,7 @@ async fn handle_events<W: Wire>(shared: &Shared<W>, events: Vec<Event<W::Source>
 
 /// Answers a request that has no transaction (400, 482): straight to the wire.
 async fn stateless<W: Wire>(shared: &Shared<W>, response: Message, source: &W::Source) {
-    if let Err(e) = shared.wire.send_response(source, response.to_bytes()).await {
-        tracing::warn!("sending to {source:?} failed: {e}");
-    }
+    spawn_send(&shared.wire, source.clone(), response.to_bytes());
 }
 
 async fn on_request<W: Wire>(
@@ -170,6 +176,21 @@ async fn on_request<W: Wire>(
 
 /// The services' answer, or 405/501 when none claims the request (RFC 3261 §8.2.1).
 async fn answer<W: Wire>(shared: &Shared<W>, mut request: IncomingRequest<W::Source>) -> Message {
+    // RFC 3261 §8.2.2.3: an extension the request requires and we do not support is
+    // refused with 420 listing it (ACK and CANCEL never carry requirements that bind).
+    // No extension is implemented yet, so every Require tag is unsupported.
+    if !matches!(request.method(), Some(Method::Ack | Method::Cancel)) {
+        let required = request.message.require().unwrap_or_default();
+        if !required.is_empty() {
+            let tags: Vec<&str> = required.iter().map(|t| t.as_ref()).collect();
+            return reply(
+                &request.message,
+                420,
+                Some("Bad Extension"),
+                &[(HeaderKind::Unsupported, &tags.join(", "))],
+            );
+        }
+    }
     for service in &shared.services {
         match service.handle(request).await {
             Handled::Answered(response) => return response,

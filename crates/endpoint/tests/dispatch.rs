@@ -113,6 +113,26 @@ async fn options_is_answered_with_its_headers() {
     assert!(header(&r, "Accept-Language").is_some());
     assert!(r.value("Supported").is_some());
     assert_eq!(r.call_id().unwrap().as_str(), "call-o1");
+    assert!(
+        r.to().unwrap().tag().is_some(),
+        "a To tag of ours (RFC 3261 §8.2.6.2): {}",
+        String::from_utf8_lossy(&r.to_bytes())
+    );
+}
+
+#[tokio::test]
+async fn a_required_extension_we_lack_gets_420_with_unsupported() {
+    let (ep, mut rx, count) = start(EndpointConfig::default());
+    let text = String::from_utf8_lossy(&request("INFO", "rq1", "").to_bytes()).replace(
+        "Max-Forwards: 70\r\n",
+        "Max-Forwards: 70\r\nRequire: 100rel, foo\r\n",
+    );
+    ep.dispatch(Message::parse(Bytes::from(text)).unwrap(), (8, false))
+        .await;
+    let (_, r) = next(&mut rx).await;
+    assert_eq!(r.status(), Some(420));
+    assert_eq!(header(&r, "Unsupported").as_deref(), Some("100rel, foo"));
+    assert_eq!(count.load(Ordering::SeqCst), 0, "no service saw it");
 }
 
 #[tokio::test]
@@ -192,6 +212,11 @@ async fn overload_refuses_new_requests_with_503_but_not_in_dialog_ones() {
     assert_eq!(r.status(), Some(503));
     assert_eq!(header(&r, "Retry-After").as_deref(), Some("5"));
     assert_eq!(ep.counters().overloaded.load(Ordering::Relaxed), 1);
+    // CANCEL is never refused for overload (its INVITE would go on): 481 here, as
+    // there is no INVITE to cancel.
+    ep.dispatch(request("CANCEL", "ov3", ""), (5, false)).await;
+    let (_, r) = next(&mut rx).await;
+    assert_eq!(r.status(), Some(481));
     // In-dialog (To tag): still handled.
     ep.dispatch(request("INFO", "ov2", ";tag=s1"), (5, false))
         .await;

@@ -36,13 +36,19 @@ pub fn host_ip(host: &str) -> Option<IpAddr> {
 /// * `received` is set when the sent-by host is a name or an IP other than the source IP
 ///   (compared as addresses, so `::1` equals `0:0:0:0:0:0:0:1`) — §18.2.1.
 /// * An empty `rport` is filled with the source port, and `received` is then set even
-///   when the host matches — RFC 3581 §4. An `rport` that already has a value is left
-///   alone (it is not a request for one).
+///   when the host matches — RFC 3581 §4.
+/// * A `received` or a filled `rport` the sender wrote itself is never trusted: §18.2.2
+///   routes responses by them, so they are overwritten with what the packet really came
+///   from (else anyone could aim our responses at a third party, or at our own
+///   loopback). A filled `rport` in a request is treated as a request for one.
 pub fn stamp_via(via: &Via, source: SocketAddr) -> Option<Via> {
     let src_ip = source.ip().to_canonical();
-    let wants_rport = via.rport() == Some(None);
+    let wants_rport = via.rport().is_some();
     let host_differs = host_ip(via.host()) != Some(src_ip);
-    if !host_differs && !wants_rport {
+    let claims_received = via.received().is_some();
+    let already_right = via.received().and_then(host_ip) == Some(src_ip)
+        && (!wants_rport || via.rport() == Some(Some(source.port())));
+    if (!host_differs && !wants_rport && !claims_received) || (claims_received && already_right) {
         return None;
     }
     let mut out = via.with_param("received", Some(&received_value(src_ip)));
@@ -128,9 +134,20 @@ mod tests {
     }
 
     #[test]
-    fn filled_rport_is_left_alone() {
+    fn a_filled_rport_or_received_from_the_sender_is_overwritten() {
         let v = msg("Via: SIP/2.0/UDP 192.0.2.1:5060;rport=1234;branch=z9hG4bK1\r\n");
-        assert!(stamp_via(v.top_via().unwrap(), addr("192.0.2.1:40000")).is_none());
+        let out = stamp_via(v.top_via().unwrap(), addr("192.0.2.1:40000")).unwrap();
+        assert_eq!(out.rport(), Some(Some(40000)));
+        assert_eq!(out.received(), Some("192.0.2.1"));
+        // Aiming responses at our own loopback does not work.
+        let v =
+            msg("Via: SIP/2.0/UDP 203.0.113.5;received=127.0.0.1;rport=11211;branch=z9hG4bK1\r\n");
+        let out = stamp_via(v.top_via().unwrap(), addr("203.0.113.5:5060")).unwrap();
+        assert_eq!(out.received(), Some("203.0.113.5"));
+        assert_eq!(out.rport(), Some(Some(5060)));
+        let v = msg("Via: SIP/2.0/TCP 203.0.113.5:6379;received=10.0.0.8;branch=z9hG4bK1\r\n");
+        let out = stamp_via(v.top_via().unwrap(), addr("203.0.113.5:40000")).unwrap();
+        assert_eq!(out.received(), Some("203.0.113.5"));
     }
 
     #[test]
