@@ -153,6 +153,15 @@ impl ConnectionTable {
         conn
     }
 
+    /// How many open connections have `ip` as their remote address.
+    pub(crate) fn count_from(&self, ip: std::net::IpAddr) -> usize {
+        lock(&self.maps)
+            .by_id
+            .values()
+            .filter(|c| c.remote.ip() == ip)
+            .count()
+    }
+
     pub(crate) fn get(&self, id: ConnectionId) -> Option<Arc<Connection>> {
         lock(&self.maps).by_id.get(&id).cloned()
     }

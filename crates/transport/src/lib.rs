@@ -224,6 +224,13 @@ pub struct TransportLimits {
     /// Longest a TLS handshake may take, accepted or opened; a client that connects and
     /// then says nothing is dropped after it (default 10 s).
     pub handshake_timeout: Duration,
+    /// Most accepted stream connections at once (TLS handshakes in progress count);
+    /// beyond it new ones are closed at once, so a flood of idle connections cannot use
+    /// up the process's file descriptors (default 10 000).
+    pub max_connections: usize,
+    /// Most accepted stream connections from one IP address (default 200: a NAT or an
+    /// SBC carries many phones, a single attacker should not get the whole table).
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for TransportLimits {
@@ -236,6 +243,8 @@ impl Default for TransportLimits {
             connect_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_connections_per_ip: 200,
         }
     }
 }
@@ -252,6 +261,26 @@ pub(crate) struct Shared {
     pub(crate) tls_client: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     /// Failed TLS handshakes on accepted connections.
     pub(crate) tls_failures: AtomicU64,
+    /// TLS handshakes in progress (not yet in the connection table).
+    pub(crate) handshaking: std::sync::atomic::AtomicUsize,
+    /// Accepted connections closed at once because a limit was reached.
+    pub(crate) refused: AtomicU64,
+}
+
+impl Shared {
+    /// Whether an accepted connection from `remote` may stay (the connection limits).
+    pub(crate) fn admit(&self, remote: SocketAddr) -> bool {
+        let open = self.connections.len() + self.handshaking.load(Ordering::Relaxed);
+        let ok = open < self.limits.max_connections
+            && self.connections.count_from(remote.ip()) < self.limits.max_connections_per_ip;
+        if !ok {
+            let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+            if n == 1 || n.is_multiple_of(1000) {
+                tracing::warn!(%remote, refused = n, open, "connection limit reached: connection closed");
+            }
+        }
+        ok
+    }
 }
 
 impl Shared {
@@ -435,6 +464,8 @@ impl Transports {
             connections: ConnectionTable::new(),
             tls_client,
             tls_failures: AtomicU64::new(0),
+            handshaking: std::sync::atomic::AtomicUsize::new(0),
+            refused: AtomicU64::new(0),
         });
         let mut tasks = Vec::new();
         for (addr, socket) in &shared.udp {
@@ -479,6 +510,12 @@ impl Transports {
     /// certificates, version mismatch, timeouts, plain text on the TLS port).
     pub fn tls_handshake_failures(&self) -> u64 {
         self.inner.shared.tls_failures.load(Ordering::Relaxed)
+    }
+
+    /// How many accepted connections were closed at once because a connection limit
+    /// was reached.
+    pub fn refused_connections(&self) -> u64 {
+        self.inner.shared.refused.load(Ordering::Relaxed)
     }
 
     /// How many stream connections are open (accepted and opened by us).

@@ -37,12 +37,16 @@ pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Accepts connections until the transports are dropped (the task is aborted).
 ///
-/// No limit on the number of connections yet: a later change should bound it (and per
-/// peer), as the OS's file descriptor limit is the only bound now.
+/// Connections beyond the limits (`max_connections`, `max_connections_per_ip`) are
+/// closed as soon as they are accepted.
 pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, local: SocketAddr) {
     loop {
         match listener.accept().await {
             Ok((stream, remote)) => {
+                if !shared.admit(remote) {
+                    drop(stream);
+                    continue;
+                }
                 tracing::debug!(%local, %remote, "TCP connection accepted");
                 start(&shared, stream, local, remote);
             }

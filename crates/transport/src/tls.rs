@@ -395,7 +395,12 @@ pub(crate) async fn accept_loop(
     loop {
         match listener.accept().await {
             Ok((stream, remote)) => {
+                if !shared.admit(remote) {
+                    drop(stream);
+                    continue;
+                }
                 tracing::debug!(%local, %remote, "TLS connection accepted; handshaking");
+                shared.handshaking.fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(handshake(
                     shared.clone(),
                     acceptor.clone(),
@@ -422,6 +427,7 @@ async fn handshake(
     let _ = stream.set_nodelay(true);
     let result =
         tokio::time::timeout(shared.limits.handshake_timeout, acceptor.accept(stream)).await;
+    shared.handshaking.fetch_sub(1, Ordering::Relaxed);
     match result {
         Ok(Ok(tls)) => {
             let (_, session) = tls.get_ref();

@@ -340,3 +340,23 @@ async fn dropping_the_transports_closes_connections() {
     drop(t);
     closed(&mut c).await;
 }
+
+#[tokio::test]
+async fn connections_beyond_the_per_ip_limit_are_closed_at_once() {
+    let limits = TransportLimits {
+        max_connections_per_ip: 2,
+        ..TransportLimits::default()
+    };
+    let (t, mut rx, server) = bind_with(Protocol::Tcp, "127.0.0.1:0", limits).await;
+    let _a = connect(server).await;
+    let _b = connect(server).await;
+    eventually("two connections open", || t.connection_count() == 2).await;
+    let mut c = connect(server).await;
+    closed(&mut c).await;
+    assert_eq!(t.refused_connections(), 1);
+    // The admitted ones still work.
+    let mut a = _a;
+    a.write_all(tcp_request("still").as_bytes()).await.unwrap();
+    let (m, _) = next_message(&mut rx).await;
+    assert_eq!(m.call_id().unwrap().as_str(), "still");
+}
