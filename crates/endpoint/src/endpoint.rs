@@ -5,7 +5,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use sip_message::{HeaderKind, Message, Method};
+use sip_message::{Message, Method};
 use sip_transaction::{Timers, Transactions};
 use tokio::sync::mpsc;
 
@@ -90,10 +90,13 @@ impl<W: Wire> Endpoint<W> {
             .map(Method::as_str)
             .collect::<Vec<_>>()
             .join(", ");
+        let counters = Arc::new(Counters::default());
         let shared = Arc::new(Shared {
             wire: Arc::new(wire),
             services,
             allow,
+            retry_after: config.retry_after,
+            counters: Arc::clone(&counters),
         });
         let shards = config.shards.max(1);
         let queues = (0..shards)
@@ -109,7 +112,7 @@ impl<W: Wire> Endpoint<W> {
             queues,
             hasher: Default::default(),
             config,
-            counters: Arc::new(Counters::default()),
+            counters,
         }
     }
 
@@ -137,33 +140,13 @@ impl<W: Wire> Endpoint<W> {
     pub async fn dispatch(&self, message: Message, source: W::Source) {
         let shard = &self.queues[self.shard_of(&message)];
         let queued = self.config.queue_capacity - shard.capacity();
-        // CANCEL is exempt: refusing it would leave the INVITE it cancels running.
-        let new_request = message.is_request()
-            && !matches!(message.method(), Some(Method::Ack | Method::Cancel))
-            && message.to().map(|t| t.tag().is_none()).unwrap_or(true);
-        if new_request && queued >= self.config.high_water {
-            // Past the high-water mark new work is refused with 503 + Retry-After,
-            // also over UDP (Asterisk drops silently; a 503 tells a well-behaved
-            // client to back off and try another server at once, RFC 3261 §21.5.4).
-            self.counters.overloaded.fetch_add(1, Ordering::Relaxed);
-            let retry = self.config.retry_after.to_string();
-            let response = reply(
-                &message,
-                503,
-                Some("Service Unavailable"),
-                &[(HeaderKind::RetryAfter, &retry)],
-            );
-            if let Err(e) = self
-                .shared
-                .wire
-                .send_response(&source, response.to_bytes())
-                .await
-            {
-                tracing::warn!("sending 503 to {source:?} failed: {e}");
-            }
-            return;
-        }
-        if shard.try_send(Work::Message { message, source }).is_err() {
+        let overloaded = queued >= self.config.high_water;
+        let work = Work::Message {
+            message,
+            source,
+            overloaded,
+        };
+        if shard.try_send(work).is_err() {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!("serializer queue full: message dropped");
         }
@@ -178,13 +161,6 @@ impl<W: Wire> Endpoint<W> {
         }
         self.counters.malformed.fetch_add(1, Ordering::Relaxed);
         let response = reply(&head, 400, Some(&phrase(reason)), &[]);
-        if let Err(e) = self
-            .shared
-            .wire
-            .send_response(&source, response.to_bytes())
-            .await
-        {
-            tracing::warn!("sending 400 to {source:?} failed: {e}");
-        }
+        shard::send_now(&self.shared, source, response.to_bytes()).await;
     }
 }

@@ -22,6 +22,10 @@ pub enum Work<S> {
         message: Message,
         /// Where it came from.
         source: S,
+        /// The shard's queue was past its high-water mark when this arrived: a new
+        /// out-of-dialog request gets 503 instead of the services (decided after
+        /// transaction matching, so retransmissions still get their stored answer).
+        overloaded: bool,
     },
 }
 
@@ -33,6 +37,10 @@ pub struct Shared<W: Wire> {
     pub services: Vec<Arc<dyn Service<W::Source>>>,
     /// The Allow header value: every method some service handles.
     pub allow: String,
+    /// Seconds in the Retry-After of an overload 503.
+    pub retry_after: u32,
+    /// Counters the operator reads.
+    pub counters: Arc<crate::endpoint::Counters>,
 }
 
 /// Runs one shard until its queue closes.
@@ -56,11 +64,16 @@ pub async fn run<W: Wire>(
             }
             None => queue.recv().await,
         };
-        let Some(Work::Message { message, source }) = work else {
+        let Some(Work::Message {
+            message,
+            source,
+            overloaded,
+        }) = work
+        else {
             return;
         };
         if message.is_request() {
-            on_request(&shared, &mut table, message, source).await;
+            on_request(&shared, &mut table, message, source, overloaded).await;
         } else {
             on_response(&shared, &mut table, message).await;
         }
@@ -83,6 +96,11 @@ async fn send<W: Wire>(shared: &Shared<W>, transmit: Transmit<W::Source>) {
     {
         tracing::warn!("sending to {:?} failed: {e}", transmit.dest);
     }
+}
+
+/// Sends bytes that belong to no transaction (stateless answers) the same way.
+pub(crate) async fn send_now<W: Wire>(shared: &Shared<W>, dest: W::Source, bytes: bytes::Bytes) {
+    send(shared, Transmit { dest, bytes }).await;
 }
 
 /// Sends `bytes` toward `dest` on a task of its own; a failure is logged.
@@ -124,16 +142,35 @@ async fn on_request<W: Wire>(
     table: &mut Transactions<W::Source>,
     message: Message,
     source: W::Source,
+    overloaded: bool,
 ) {
     let now = Instant::now();
     let reliable = W::reliable(&source);
     match table.on_request(message, source.clone(), now, reliable) {
         RequestOutcome::New { key, request } => {
-            let incoming = IncomingRequest {
-                message: request,
-                source,
+            let out_of_dialog = request.to().map(|t| t.tag().is_none()).unwrap_or(true);
+            let response = if overloaded && out_of_dialog {
+                // Past the high-water mark new work is refused with 503 + Retry-After,
+                // also over UDP (Asterisk drops silently; a 503 tells a well-behaved
+                // client to back off or try another server at once, RFC 3261 §21.5.4).
+                shared
+                    .counters
+                    .overloaded
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let retry = shared.retry_after.to_string();
+                reply(
+                    &request,
+                    503,
+                    Some("Service Unavailable"),
+                    &[(HeaderKind::RetryAfter, &retry)],
+                )
+            } else {
+                let incoming = IncomingRequest {
+                    message: request,
+                    source,
+                };
+                answer(shared, incoming).await
             };
-            let response = answer(shared, incoming).await;
             match table.respond(&key, &response, Instant::now()) {
                 Ok(transmit) => send(shared, transmit).await,
                 Err(e) => tracing::error!("cannot answer {key:?}: {e:?}"),

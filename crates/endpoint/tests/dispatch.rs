@@ -212,6 +212,12 @@ async fn overload_refuses_new_requests_with_503_but_not_in_dialog_ones() {
     assert_eq!(r.status(), Some(503));
     assert_eq!(header(&r, "Retry-After").as_deref(), Some("5"));
     assert_eq!(ep.counters().overloaded.load(Ordering::Relaxed), 1);
+    // The 503 belongs to a transaction: its retransmission gets the same answer back
+    // (same To tag), not a second decision.
+    ep.dispatch(request("OPTIONS", "ov1", ""), (5, false)).await;
+    let (_, again) = next(&mut rx).await;
+    assert_eq!(again.to_bytes(), r.to_bytes());
+    assert_eq!(ep.counters().overloaded.load(Ordering::Relaxed), 1);
     // CANCEL is never refused for overload (its INVITE would go on): 481 here, as
     // there is no INVITE to cancel.
     ep.dispatch(request("CANCEL", "ov3", ""), (5, false)).await;
