@@ -161,6 +161,6 @@ impl<W: Wire> Endpoint<W> {
         }
         self.counters.malformed.fetch_add(1, Ordering::Relaxed);
         let response = reply(&head, 400, Some(&phrase(reason)), &[]);
-        shard::send_now(&self.shared, source, response.to_bytes()).await;
+        shard::stateless(&self.shared, response, &source).await;
     }
 }

@@ -98,11 +98,6 @@ async fn send<W: Wire>(shared: &Shared<W>, transmit: Transmit<W::Source>) {
     }
 }
 
-/// Sends bytes that belong to no transaction (stateless answers) the same way.
-pub(crate) async fn send_now<W: Wire>(shared: &Shared<W>, dest: W::Source, bytes: bytes::Bytes) {
-    send(shared, Transmit { dest, bytes }).await;
-}
-
 /// Sends `bytes` toward `dest` on a task of its own; a failure is logged.
 pub(crate) fn spawn_send<W: Wire>(wire: &Arc<W>, dest: W::Source, bytes: bytes::Bytes) {
     let wire = Arc::clone(wire);
@@ -129,7 +124,7 @@ async fn handle_events<W: Wire>(shared: &Shared<W>, events: Vec<Event<W::Source>
 }
 
 /// Answers a request that has no transaction (400, 482): straight to the wire.
-async fn stateless<W: Wire>(shared: &Shared<W>, response: Message, source: &W::Source) {
+pub(crate) async fn stateless<W: Wire>(shared: &Shared<W>, response: Message, source: &W::Source) {
     let transmit = Transmit {
         dest: source.clone(),
         bytes: response.to_bytes(),

@@ -33,28 +33,37 @@ use crate::{Protocol, Shared, Source};
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Pause after an accept error (EMFILE and the like) so the loop does not spin.
-pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Accepts connections until the transports are dropped (the task is aborted).
 ///
-/// Connections beyond the limits (`max_connections`, `max_connections_per_ip`) are
-/// closed as soon as they are accepted.
-pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, local: SocketAddr) {
+/// The next accepted connection that the connection limits (`max_connections`,
+/// `max_connections_per_ip`) admit; refused ones are closed at once, and a failing
+/// `accept` (EMFILE and the like) is retried after a pause. Shared by the TCP and TLS
+/// listeners so both enforce the same rules.
+pub(crate) async fn accept_admitted(
+    shared: &Shared,
+    listener: &TcpListener,
+    local: SocketAddr,
+    protocol: &str,
+) -> (TcpStream, SocketAddr) {
     loop {
         match listener.accept().await {
-            Ok((stream, remote)) => {
-                if !shared.admit(remote) {
-                    drop(stream);
-                    continue;
-                }
-                tracing::debug!(%local, %remote, "TCP connection accepted");
-                start(&shared, stream, local, remote);
-            }
+            Ok((stream, remote)) if shared.admit(remote) => return (stream, remote),
+            Ok((stream, _)) => drop(stream),
             Err(e) => {
-                tracing::warn!(%local, error = %e, "TCP accept failed");
+                tracing::warn!(%local, error = %e, "{protocol} accept failed");
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
             }
         }
+    }
+}
+
+pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, local: SocketAddr) {
+    loop {
+        let (stream, remote) = accept_admitted(&shared, &listener, local, "TCP").await;
+        tracing::debug!(%local, %remote, "TCP connection accepted");
+        start(&shared, stream, local, remote);
     }
 }
 

@@ -393,27 +393,16 @@ pub(crate) async fn accept_loop(
 ) {
     let acceptor = TlsAcceptor::from(config);
     loop {
-        match listener.accept().await {
-            Ok((stream, remote)) => {
-                if !shared.admit(remote) {
-                    drop(stream);
-                    continue;
-                }
-                tracing::debug!(%local, %remote, "TLS connection accepted; handshaking");
-                shared.handshaking.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(handshake(
-                    shared.clone(),
-                    acceptor.clone(),
-                    stream,
-                    local,
-                    remote,
-                ));
-            }
-            Err(e) => {
-                tracing::warn!(%local, error = %e, "TLS accept failed");
-                tokio::time::sleep(tcp::ACCEPT_BACKOFF).await;
-            }
-        }
+        let (stream, remote) = tcp::accept_admitted(&shared, &listener, local, "TLS").await;
+        tracing::debug!(%local, %remote, "TLS connection accepted; handshaking");
+        shared.handshaking.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(handshake(
+            shared.clone(),
+            acceptor.clone(),
+            stream,
+            local,
+            remote,
+        ));
     }
 }
 
