@@ -18,6 +18,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod args;
 mod check_config;
+mod http;
+mod http_conf;
 mod serve;
 
 use args::{Cli, Command, DbCommand};

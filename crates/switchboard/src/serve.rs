@@ -18,6 +18,9 @@ use sip_transport::{
     Transports,
 };
 use sorcery::objects::{LoadReport, Objects, OpenOptions};
+
+use crate::http;
+use crate::http_conf::{self, HttpConf};
 use sorcery::tables::SqlOpener;
 use sorcery::types::transport::{Protocol as ConfProtocol, TlsMethod, Transport};
 
@@ -115,9 +118,15 @@ fn tls_config(config_dir: &Path, t: &Transport) -> Result<TlsConfig, String> {
 }
 
 /// The listeners from the `type=transport` objects; UDP and TCP on 0.0.0.0:5060 when
-/// there are none. A transport that cannot be set up (protocols this build cannot
-/// serve yet, bad TLS files) is named in an error and skipped; the others still start.
-async fn listeners(config_dir: &Path, objects: &Objects) -> Vec<ListenConfig> {
+/// there are none. A transport that cannot be set up (bad TLS files, a bad bind) is
+/// named in an error and skipped; the others still start. `ws`/`wss` transports have
+/// no socket of their own: the HTTP server from `http.conf` carries them (spec §2.1),
+/// and a warning says so when that server is not set up for them.
+async fn listeners(
+    config_dir: &Path,
+    objects: &Objects,
+    http: Option<&HttpConf>,
+) -> Vec<ListenConfig> {
     let mut out = Vec::new();
     let transports = objects.transport.get_all().await.unwrap_or_default();
     for t in &transports {
@@ -126,12 +135,24 @@ async fn listeners(config_dir: &Path, objects: &Objects) -> Vec<ListenConfig> {
             ConfProtocol::Tcp => Protocol::Tcp,
             ConfProtocol::Tls => Protocol::Tls,
             ConfProtocol::Flow => continue,
-            other => {
-                tracing::error!(
-                    "transport '{}': protocol {} is not supported by this build yet; not listening",
-                    t.meta.id,
-                    other.word()
-                );
+            ConfProtocol::Ws | ConfProtocol::Wss => {
+                let secure = t.protocol == ConfProtocol::Wss;
+                let served = http.is_some_and(|h| {
+                    if secure {
+                        h.tls.is_some()
+                    } else {
+                        h.plain.is_some()
+                    }
+                });
+                if !served {
+                    tracing::warn!(
+                        "transport '{}': protocol={} is carried by the HTTP server, which http.conf does not enable{}; no {} connections will be accepted",
+                        t.meta.id,
+                        t.protocol.word(),
+                        if secure { " with TLS (tlsenable, tlscertfile)" } else { " (enabled, bindaddr)" },
+                        t.protocol.word()
+                    );
+                }
                 continue;
             }
         };
@@ -214,8 +235,13 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
     log_report(&report);
     let objects = Arc::new(objects);
 
-    let listen = listeners(&config_dir, &objects).await;
-    if listen.is_empty() {
+    let http_report = http_conf::read(&FsSource::new(&config_dir), &config_dir);
+    for w in &http_report.warnings {
+        tracing::warn!("{w}");
+    }
+    let http_conf = http_report.conf;
+    let listen = listeners(&config_dir, &objects, http_conf.as_ref()).await;
+    if listen.is_empty() && http_conf.is_none() {
         // Every configured transport was refused (the reasons are logged above): a
         // server listening on nothing would look healthy and answer nobody.
         tracing::error!("no transport could be started; stopping");
@@ -229,7 +255,21 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-    for (protocol, addr) in transports.local_addrs() {
+    let _http = match &http_conf {
+        Some(conf) => match http::start(conf, transports.clone()).await {
+            Ok(server) => Some(server),
+            Err(e) => {
+                tracing::error!("cannot start the HTTP server (WebSocket transport): {e}");
+                if listen.is_empty() {
+                    return ExitCode::from(1);
+                }
+                None
+            }
+        },
+        None => None,
+    };
+    let http_addrs = _http.iter().flat_map(|h| h.local.iter().copied());
+    for (protocol, addr) in transports.local_addrs().into_iter().chain(http_addrs) {
         // One line per listener on stderr: operators and tests read the real port.
         tracing::info!("listening on {protocol:?} {addr}");
     }

@@ -9,28 +9,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use sip_transport::rustls::pki_types::ServerName;
 use sip_transport::rustls::{self, ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
 mod support;
-use support::{config_dir, free_port, options, read_responses, Server};
-
-/// Writes a CA and a leaf for 127.0.0.1 into `dir`; returns the CA certificate (DER).
-fn make_certs(dir: &std::path::Path) -> rustls::pki_types::CertificateDer<'static> {
-    let ca_key = KeyPair::generate().expect("key");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).expect("CA");
-    let key = KeyPair::generate().expect("key");
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .expect("params")
-        .signed_by(&key, &Issuer::from_params(&ca_params, &ca_key))
-        .expect("leaf");
-    std::fs::write(dir.join("cert.pem"), leaf.pem()).expect("write");
-    std::fs::write(dir.join("key.pem"), key.serialize_pem()).expect("write");
-    ca.der().clone()
-}
+use support::{config_dir, free_port, make_certs, options, read_responses, Server};
 
 /// A server with a UDP transport, a working TLS one, and two TLS ones that cannot
 /// start; also the roots that trust its certificate, and the TLS port.

@@ -14,13 +14,49 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_util::{Sink, SinkExt};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::task::AbortHandle;
+use tokio_tungstenite::tungstenite;
 
 use crate::{ConnectionId, Protocol};
 
-/// The write side of a connection; boxed so TLS and WebSocket streams fit later.
-pub(crate) type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+/// The write side of a connection.
+pub(crate) enum Writer {
+    /// TCP or TLS: a message is its bytes, back to back with the others (§18.3).
+    Bytes(Box<dyn AsyncWrite + Send + Unpin>),
+    /// WebSocket: each SIP message is one WebSocket message (RFC 7118 §5).
+    Frames(Pin<Box<dyn Sink<tungstenite::Message, Error = tungstenite::Error> + Send>>),
+}
+
+impl Writer {
+    async fn send(&mut self, bytes: Bytes) -> io::Result<()> {
+        match self {
+            Writer::Bytes(w) => {
+                w.write_all(&bytes).await?;
+                w.flush().await
+            }
+            Writer::Frames(sink) => sink
+                .send(crate::ws::frame(bytes))
+                .await
+                .map_err(crate::ws::io_error),
+        }
+    }
+
+    async fn close(&mut self) {
+        match self {
+            Writer::Bytes(w) => {
+                let _ = w.shutdown().await;
+            }
+            Writer::Frames(sink) => {
+                let _ = sink.close().await;
+            }
+        }
+    }
+}
 
 /// One open connection.
 pub(crate) struct Connection {
@@ -39,11 +75,9 @@ pub(crate) struct Connection {
 impl Connection {
     /// Writes one whole message, or fails after `timeout` (a peer that stopped reading).
     /// After a failure the connection's framing is unknown: close it.
-    pub(crate) async fn write(&self, bytes: &[u8], timeout: Duration) -> io::Result<()> {
+    pub(crate) async fn write(&self, bytes: Bytes, timeout: Duration) -> io::Result<()> {
         let result = tokio::time::timeout(timeout, async {
-            let mut w = self.writer.lock().await;
-            w.write_all(bytes).await?;
-            w.flush().await
+            self.writer.lock().await.send(bytes).await
         })
         .await;
         match result {
@@ -59,10 +93,11 @@ impl Connection {
         }
     }
 
-    /// Sends FIN after pending writes (best effort, bounded).
+    /// Sends FIN (a Close frame on a WebSocket) after pending writes (best effort,
+    /// bounded).
     pub(crate) async fn shutdown(&self) {
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            self.writer.lock().await.shutdown().await
+            self.writer.lock().await.close().await
         })
         .await;
     }

@@ -34,11 +34,17 @@ pub mod stamp;
 mod tcp;
 mod tls;
 mod udp;
+mod ws;
 
 pub use tls::{TlsConfig, TlsError, TlsSettings, TlsVersions};
+/// The tokio binding of rustls, for the HTTP server that accepts WSS connections
+/// with a [`TlsConfig`]'s server side before handing them to
+/// [`Transports::accept_websocket`].
+pub use tokio_rustls;
 /// The rustls in use, for callers that build a [`TlsConfig`] themselves
 /// ([`TlsConfig::from_rustls`]) or need a TLS client of their own (tests).
 pub use tokio_rustls::rustls;
+pub use ws::accept_key as websocket_accept_key;
 
 use std::fmt;
 use std::io;
@@ -57,8 +63,6 @@ use crate::connections::ConnectionTable;
 use crate::route::Target;
 
 /// A transport protocol.
-///
-/// Non-exhaustive: WS and WSS (RFC 7118) will be added as variants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Protocol {
@@ -68,15 +72,29 @@ pub enum Protocol {
     Tcp,
     /// TLS over TCP (RFC 3261 §26.2.1, `sips:`): framed like TCP.
     Tls,
+    /// SIP over WebSocket (RFC 7118): one message per WebSocket message, on a
+    /// connection a client opened through the HTTP server.
+    Ws,
+    /// SIP over secure WebSocket (RFC 7118, `wss:` on an HTTPS server).
+    Wss,
 }
 
 impl Protocol {
-    /// Whether messages travel over connections (and must carry Content-Length).
+    /// Whether messages travel over connections (responses go back on the connection
+    /// the request came on, RFC 3261 §18.2.2).
     pub fn is_stream(self) -> bool {
         match self {
             Protocol::Udp => false,
-            Protocol::Tcp | Protocol::Tls => true,
+            Protocol::Tcp | Protocol::Tls | Protocol::Ws | Protocol::Wss => true,
         }
+    }
+
+    /// Whether this server can open a connection of this kind to a peer. WebSocket
+    /// connections are only ever opened by clients (RFC 7118 §5: the server side
+    /// cannot reach a browser); a message for a WebSocket peer whose connection is
+    /// gone cannot be delivered.
+    pub fn can_connect(self) -> bool {
+        matches!(self, Protocol::Tcp | Protocol::Tls)
     }
 
     /// Whether the transport is reliable: RFC 3261 §17 then skips retransmissions.
@@ -84,20 +102,25 @@ impl Protocol {
         self.is_stream()
     }
 
-    /// The port used when a Via or URI names none (RFC 3261 §19.1.2: 5060, 5061 for TLS).
+    /// The port used when a Via or URI names none (RFC 3261 §19.1.2: 5060, 5061 for
+    /// TLS; the HTTP ports 80 and 443 for WS and WSS, RFC 7118 §5).
     pub fn default_port(self) -> u16 {
         match self {
             Protocol::Tls => 5061,
             Protocol::Udp | Protocol::Tcp => 5060,
+            Protocol::Ws => 80,
+            Protocol::Wss => 443,
         }
     }
 
-    /// The Via transport token (`UDP`, `TCP`, `TLS`).
+    /// The Via transport token (`UDP`, `TCP`, `TLS`, `WS`, `WSS`).
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Udp => "UDP",
             Protocol::Tcp => "TCP",
             Protocol::Tls => "TLS",
+            Protocol::Ws => "WS",
+            Protocol::Wss => "WSS",
         }
     }
 }
@@ -341,16 +364,17 @@ impl Shared {
     }
 
     /// Writes over an existing connection to `dest` if there is one, else opens one
-    /// (for TLS presenting `host`, when given, as the server name).
+    /// (for TLS presenting `host`, when given, as the server name). WebSocket peers
+    /// can only be reached over the connection they opened.
     async fn send_stream(
         self: &Arc<Self>,
         protocol: Protocol,
         dest: SocketAddr,
         host: Option<&str>,
-        bytes: &[u8],
+        bytes: Bytes,
     ) -> io::Result<()> {
         if let Some(conn) = self.connections.by_remote(protocol, dest) {
-            match conn.write(bytes, self.limits.write_timeout).await {
+            match conn.write(bytes.clone(), self.limits.write_timeout).await {
                 Ok(()) => return Ok(()),
                 Err(e) => {
                     tracing::debug!(conn = ?conn.id, %dest, error = %e, "write failed; reconnecting");
@@ -360,7 +384,13 @@ impl Shared {
         }
         let conn = match protocol {
             Protocol::Tls => tls::connect(self, dest, host).await?,
-            _ => tcp::connect(self, dest).await?,
+            Protocol::Tcp => tcp::connect(self, dest).await?,
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    format!("no {protocol} connection from {dest}: only the client can open one"),
+                ))
+            }
         };
         let result = conn.write(bytes, self.limits.write_timeout).await;
         if result.is_err() {
@@ -449,6 +479,14 @@ impl Transports {
                     tls_client.get_or_insert_with(|| tls.client.clone());
                     tls_listeners.push((addr, s, server));
                 }
+                p => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "{p} is not a listener of its own: WebSocket connections arrive through the HTTP server (Transports::accept_websocket)"
+                        ),
+                    ))
+                }
             }
         }
         let (tx, rx) = mpsc::channel(limits.channel_capacity.max(1));
@@ -523,6 +561,34 @@ impl Transports {
         self.inner.shared.connections.len()
     }
 
+    /// Whether a new connection from `remote` is within the connection limits
+    /// (`max_connections`, `max_connections_per_ip`). The HTTP server asks before it
+    /// accepts a WebSocket upgrade, so it can refuse with an HTTP error instead.
+    pub fn admits(&self, remote: SocketAddr) -> bool {
+        self.inner.shared.admit(remote)
+    }
+
+    /// Takes over a connection on which the HTTP server has completed a WebSocket
+    /// upgrade with the `sip` subprotocol (RFC 7118 §4): from now on it carries SIP,
+    /// one message per WebSocket message, and is read and written like any other
+    /// stream connection. `protocol` is [`Protocol::Ws`] or [`Protocol::Wss`];
+    /// `local` and `remote` are the addresses of the underlying TCP connection.
+    pub async fn accept_websocket<S>(
+        &self,
+        io: S,
+        protocol: Protocol,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> ConnectionId
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        debug_assert!(matches!(protocol, Protocol::Ws | Protocol::Wss));
+        let conn = ws::start(&self.inner.shared, io, protocol, local, remote).await;
+        tracing::debug!(conn = ?conn.id, %local, %remote, "{protocol} connection accepted");
+        conn.id
+    }
+
     /// Sends a response to the request that arrived from `request_source`, as RFC 3261
     /// §18.2.2 (with RFC 3581 §4) says — see [`route`] for the rules:
     ///
@@ -561,7 +627,7 @@ impl Transports {
         let shared = &self.inner.shared;
         if let Some(id) = route.connection {
             if let Some(conn) = shared.connections.get(id) {
-                match conn.write(&bytes, shared.limits.write_timeout).await {
+                match conn.write(bytes.clone(), shared.limits.write_timeout).await {
                     Ok(()) => return Ok(()),
                     Err(e) => {
                         tracing::debug!(conn = ?id, error = %e, "response write failed; trying a new connection");
@@ -569,6 +635,17 @@ impl Transports {
                     }
                 }
             }
+        }
+        if request_source.protocol.is_stream() && !request_source.protocol.can_connect() {
+            // A WebSocket client's Via names a made-up `.invalid` host (RFC 7118 §5):
+            // with its connection gone there is nowhere to send.
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                format!(
+                    "{} connection from {} is closed: the response cannot be delivered",
+                    request_source.protocol, request_source.remote
+                ),
+            ));
         }
         let dest = resolve(&route.target).await?;
         let host = match &route.target {
@@ -581,7 +658,7 @@ impl Transports {
                     .send_udp(Some(request_source.local), dest, &bytes)
                     .await
             }
-            p @ (Protocol::Tcp | Protocol::Tls) => shared.send_stream(p, dest, host, &bytes).await,
+            p => shared.send_stream(p, dest, host, bytes).await,
         }
     }
 
@@ -614,7 +691,7 @@ impl Transports {
         let shared = &self.inner.shared;
         match protocol {
             Protocol::Udp => shared.send_udp(None, dest, &bytes).await,
-            Protocol::Tcp | Protocol::Tls => shared.send_stream(protocol, dest, host, &bytes).await,
+            p => shared.send_stream(p, dest, host, bytes).await,
         }
     }
 }

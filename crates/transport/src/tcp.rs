@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use sip_message::{Frame, StreamFramer};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -100,7 +100,14 @@ fn start(
 ) -> Arc<Connection> {
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
-    start_split(shared, Protocol::Tcp, read, Box::new(write), local, remote)
+    start_split(
+        shared,
+        Protocol::Tcp,
+        read,
+        Writer::Bytes(Box::new(write)),
+        local,
+        remote,
+    )
 }
 
 /// Registers a stream connection of any kind (TCP, or TLS after its handshake) and
@@ -122,6 +129,12 @@ pub(crate) fn start_split<R: AsyncRead + Unpin + Send + 'static>(
 /// Reads until the connection ends, then forgets and closes it.
 async fn run<R: AsyncRead + Unpin>(shared: Arc<Shared>, conn: Arc<Connection>, read: R) {
     let why = read_loop(&shared, &conn, read).await;
+    finish(&shared, &conn, why).await;
+}
+
+/// Logs why a connection's read loop ended, then forgets and closes the connection
+/// (every stream transport ends this way).
+pub(crate) async fn finish(shared: &Shared, conn: &Connection, why: End) {
     match &why {
         End::Eof | End::ReceiverGone => {
             tracing::debug!(conn = ?conn.id, remote = %conn.remote, reason = why.as_str(), "connection closed")
@@ -138,7 +151,7 @@ async fn run<R: AsyncRead + Unpin>(shared: Arc<Shared>, conn: Arc<Connection>, r
 }
 
 /// Why a read loop ended.
-enum End {
+pub(crate) enum End {
     Eof,
     Error(io::Error),
     Idle,
@@ -190,7 +203,10 @@ async fn read_loop<R: AsyncRead + Unpin>(shared: &Shared, conn: &Connection, mut
                 }
                 Ok(Some(Frame::Ping)) => {
                     // RFC 5626 §4.4.1: answer a double-CRLF ping with a single CRLF.
-                    if let Err(e) = conn.write(b"\r\n", limits.write_timeout).await {
+                    if let Err(e) = conn
+                        .write(Bytes::from_static(b"\r\n"), limits.write_timeout)
+                        .await
+                    {
                         return End::Error(e);
                     }
                 }

@@ -37,7 +37,7 @@ use tokio_rustls::rustls::{
 };
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
-use crate::connections::Connection;
+use crate::connections::{Connection, Writer};
 use crate::{tcp, Protocol, Shared};
 
 /// Which TLS versions a transport offers (Asterisk's `method`).
@@ -251,6 +251,12 @@ impl TlsConfig {
         })
     }
 
+    /// The server side, when a certificate was loaded (the HTTPS server for WSS uses
+    /// it as is).
+    pub fn server_config(&self) -> Option<Arc<ServerConfig>> {
+        self.server.clone()
+    }
+
     /// Builds from rustls configurations made elsewhere; `server` is needed to listen.
     pub fn from_rustls(server: Option<Arc<ServerConfig>>, client: Arc<ClientConfig>) -> TlsConfig {
         TlsConfig { server, client }
@@ -422,7 +428,14 @@ async fn handshake(
             let (_, session) = tls.get_ref();
             tracing::debug!(%local, %remote, version = ?session.protocol_version(), "TLS handshake done");
             let (read, write) = tokio::io::split(tls);
-            tcp::start_split(&shared, Protocol::Tls, read, Box::new(write), local, remote);
+            tcp::start_split(
+                &shared,
+                Protocol::Tls,
+                read,
+                Writer::Bytes(Box::new(write)),
+                local,
+                remote,
+            );
         }
         Ok(Err(e)) => handshake_failed(&shared, remote, &e.to_string()),
         Err(_) => handshake_failed(&shared, remote, "timed out"),
@@ -486,7 +499,7 @@ pub(crate) async fn connect(
         shared,
         Protocol::Tls,
         read,
-        Box::new(write),
+        Writer::Bytes(Box::new(write)),
         local,
         dest,
     ))

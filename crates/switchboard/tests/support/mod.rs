@@ -31,6 +31,24 @@ pub fn config_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// Writes a CA and a leaf for 127.0.0.1 (`cert.pem`, `key.pem`) into `dir`; returns
+/// the CA certificate (DER) for the client's roots.
+pub fn make_certs(dir: &Path) -> sip_transport::rustls::pki_types::CertificateDer<'static> {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().expect("key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let key = KeyPair::generate().expect("key");
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .expect("params")
+        .signed_by(&key, &Issuer::from_params(&ca_params, &ca_key))
+        .expect("leaf");
+    std::fs::write(dir.join("cert.pem"), leaf.pem()).expect("write");
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).expect("write");
+    ca.der().clone()
+}
+
 /// An OPTIONS request whose answer comes back to `reply_port` (rport).
 pub fn options(branch: &str, call_id: &str, reply_port: u16, transport: &str) -> String {
     format!(
