@@ -243,8 +243,8 @@ mod tests {
         )
     }
 
-    /// Every frame the framer takes off `text` fed whole, then fed in `step`-byte
-    /// pieces; both must agree.
+    /// Every frame the framer takes off `text` fed in `step`-byte pieces, up to and
+    /// including the first error.
     fn frames(text: &str, step: usize) -> Vec<Result<Frame, ParseError>> {
         let mut f = StreamFramer::default();
         let mut buf = BytesMut::new();
