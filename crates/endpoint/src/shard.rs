@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sip_message::{HeaderKind, Message, Method};
-use sip_transaction::{Event, RequestOutcome, ResponseOutcome, Transactions, Transmit};
+use sip_transaction::{Event, Key, RequestOutcome, ResponseOutcome, Transactions, Transmit};
 use tokio::sync::mpsc;
 
 use crate::responses::{phrase, reply};
@@ -39,6 +39,8 @@ pub struct Shared<W: Wire> {
     pub allow: String,
     /// Seconds in the Retry-After of an overload 503.
     pub retry_after: u32,
+    /// Transactions one shard may hold before new ones are refused statelessly.
+    pub max_transactions: usize,
     /// Counters the operator reads.
     pub counters: Arc<crate::endpoint::Counters>,
 }
@@ -139,6 +141,14 @@ async fn on_request<W: Wire>(
     source: W::Source,
     overloaded: bool,
 ) {
+    if table.len() >= shared.max_transactions && !has_transaction(table, &message) {
+        // The table is full: a new transaction would store this request for Timer J/H,
+        // so it is refused without one. Its retransmissions get the same decision again
+        // until the table has room.
+        let response = unavailable(shared, &message);
+        stateless(shared, response, &source).await;
+        return;
+    }
     let now = Instant::now();
     let reliable = W::reliable(&source);
     match table.on_request(message, source.clone(), now, reliable) {
@@ -148,17 +158,7 @@ async fn on_request<W: Wire>(
                 // Past the high-water mark new work is refused with 503 + Retry-After,
                 // also over UDP (Asterisk drops silently; a 503 tells a well-behaved
                 // client to back off or try another server at once, RFC 3261 §21.5.4).
-                shared
-                    .counters
-                    .overloaded
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let retry = shared.retry_after.to_string();
-                reply(
-                    &request,
-                    503,
-                    Some("Service Unavailable"),
-                    &[(HeaderKind::RetryAfter, &retry)],
-                )
+                unavailable(shared, &request)
             } else {
                 let incoming = IncomingRequest {
                     message: request,
@@ -218,6 +218,39 @@ async fn on_request<W: Wire>(
             stateless(shared, response, &source).await;
         }
     }
+}
+
+/// Whether `request` needs no new transaction: an ACK (never gets one), a request
+/// that cannot make one (the table answers it 400 without storing it), a
+/// retransmission, or a CANCEL of an INVITE in progress (never refused for load: the
+/// INVITE would go on ringing).
+fn has_transaction<D: Clone>(table: &Transactions<D>, request: &Message) -> bool {
+    if request.method() == Some(&Method::Ack) {
+        return true;
+    }
+    let Ok(key) = Key::server_for_request(request) else {
+        return true;
+    };
+    if table.state(&key).is_some() {
+        return true;
+    }
+    request.method() == Some(&Method::Cancel)
+        && table.state(&key.with_method(Method::Invite)).is_some()
+}
+
+/// The overload answer: 503 with Retry-After, counted.
+fn unavailable<W: Wire>(shared: &Shared<W>, request: &Message) -> Message {
+    shared
+        .counters
+        .overloaded
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let retry = shared.retry_after.to_string();
+    reply(
+        request,
+        503,
+        Some("Service Unavailable"),
+        &[(HeaderKind::RetryAfter, &retry)],
+    )
 }
 
 /// The services' answer, or 405/501 when none claims the request (RFC 3261 §8.2.1).

@@ -249,3 +249,52 @@ async fn merged_requests_get_482() {
     assert_eq!(src, (7, false));
     assert_eq!(r.status(), Some(482));
 }
+
+#[tokio::test]
+async fn a_full_transaction_table_refuses_new_requests_with_503_without_storing_them() {
+    let config = EndpointConfig {
+        shards: 1,
+        max_transactions: 2,
+        ..EndpointConfig::default()
+    };
+    let (ep, mut rx, _) = start(config);
+    // Over UDP a non-INVITE server transaction lives Timer J (32 s) after its answer,
+    // so these two fill the table for the rest of the test.
+    for b in ["tf1", "tf2"] {
+        ep.dispatch(request("OPTIONS", b, ""), (6, false)).await;
+        assert_eq!(next(&mut rx).await.1.status(), Some(200));
+    }
+    let (_, first) = {
+        ep.dispatch(request("OPTIONS", "tf1", ""), (6, false)).await;
+        next(&mut rx).await
+    };
+    assert_eq!(
+        first.status(),
+        Some(200),
+        "a retransmission still gets its answer"
+    );
+    // A new request, in dialog or not, gets 503 + Retry-After.
+    for (b, to_tag) in [("tf3", ""), ("tf4", ";tag=s1")] {
+        ep.dispatch(request("INFO", b, to_tag), (6, false)).await;
+        let (_, r) = next(&mut rx).await;
+        assert_eq!(r.status(), Some(503), "{b}");
+        assert_eq!(header(&r, "Retry-After").as_deref(), Some("5"));
+        assert_eq!(
+            header(&r, "Call-ID").as_deref(),
+            Some(format!("call-{b}").as_str())
+        );
+    }
+    assert_eq!(ep.counters().overloaded.load(Ordering::Relaxed), 2);
+    // Not stored: its retransmission is decided again (a second 503), not absorbed.
+    ep.dispatch(request("INFO", "tf3", ""), (6, false)).await;
+    assert_eq!(next(&mut rx).await.1.status(), Some(503));
+    assert_eq!(ep.counters().overloaded.load(Ordering::Relaxed), 3);
+    // An ACK never makes a transaction and is never answered.
+    ep.dispatch(request("ACK", "tf5", ""), (6, false)).await;
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), rx.recv())
+            .await
+            .is_err(),
+        "nothing answers an ACK"
+    );
+}

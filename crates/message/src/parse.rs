@@ -121,25 +121,7 @@ pub(crate) fn index_head(
             return Err(e(K::TooManyHeaders, "too many header fields"));
         }
         let field = index_field(buf, line_start, field_end)?;
-        if field.kind == HeaderKind::ContentLength {
-            if let FieldText::Raw(v) = field.value {
-                // A bad Content-Length is reported once the head is indexed, so that
-                // the caller still has the headers it needs to answer with a 400.
-                if content_length.is_ok() {
-                    content_length = match (
-                        parse_content_length(&buf[v.start as usize..v.end as usize]),
-                        content_length,
-                    ) {
-                        (Err(err), _) => Err(err),
-                        (Ok(cl), Ok(Some(prev))) if prev != cl => Err(e(
-                            K::BadContentLength,
-                            "Content-Length appears twice with different values",
-                        )),
-                        (Ok(cl), _) => Ok(Some(cl)),
-                    };
-                }
-            }
-        }
+        note_content_length(buf, &field, &mut content_length);
         fields.push(field);
         pos = nl + 1;
     }
@@ -149,6 +131,96 @@ pub(crate) fn index_head(
         body_start: pos,
         content_length,
     }))
+}
+
+/// Folds one field into the Content-Length seen so far. A bad value is kept as the
+/// result rather than returned at once, so that the caller still gets the headers it
+/// needs to answer with a 400.
+fn note_content_length(
+    buf: &[u8],
+    field: &Field,
+    content_length: &mut Result<Option<usize>, ParseError>,
+) {
+    if field.kind != HeaderKind::ContentLength {
+        return;
+    }
+    let (FieldText::Raw(v), Ok(prev)) = (field.value, &*content_length) else {
+        return;
+    };
+    *content_length = match (
+        parse_content_length(&buf[v.start as usize..v.end as usize]),
+        *prev,
+    ) {
+        (Err(err), _) => Err(err),
+        (Ok(cl), Some(prev)) if prev != cl => Err(e(
+            K::BadContentLength,
+            "Content-Length appears twice with different values",
+        )),
+        (Ok(cl), _) => Ok(Some(cl)),
+    };
+}
+
+/// Indexes the head of a message that [`index_head`] refused (a bad header line, too
+/// many or too long header lines), skipping what does not parse, so that a stream can
+/// still find where the message ends and answer it. Returns `None` when the empty line
+/// ending the head is not within `max_message_size`, or when a skipped line might have
+/// been a Content-Length (its name reads as one): the message's end is then unknown.
+///
+/// The fields kept are the well-formed ones, at most `max_headers`: enough for a 400
+/// that copies Via, From, To, Call-ID and CSeq. Content-Length is read from every
+/// well-formed line, kept or not, with the same rules as [`index_head`].
+pub(crate) fn index_head_lenient(buf: &[u8], limits: &Limits) -> Option<Head> {
+    let sl_end = memchr::memchr(b'\n', buf)?;
+    let start_line = Span {
+        start: 0,
+        end: strip_cr(buf, sl_end) as u32,
+    };
+    let mut fields: Vec<Field> = Vec::with_capacity(16);
+    let mut content_length: Result<Option<usize>, ParseError> = Ok(None);
+    let mut pos = sl_end + 1;
+    loop {
+        if pos > limits.max_message_size {
+            return None;
+        }
+        let mut nl = pos + memchr::memchr(b'\n', buf.get(pos..)?)?;
+        if strip_cr(buf, nl) == pos {
+            // The empty line: the body starts after it.
+            pos = nl + 1;
+            break;
+        }
+        let line_start = pos;
+        while matches!(buf.get(nl + 1), Some(b' ' | b'\t')) {
+            nl = nl + 1 + memchr::memchr(b'\n', &buf[nl + 1..])?;
+        }
+        let field_end = strip_cr(buf, nl);
+        pos = nl + 1;
+        let field = if field_end - line_start > limits.max_header_line {
+            None
+        } else {
+            index_field(buf, line_start, field_end).ok()
+        };
+        let Some(field) = field else {
+            let line = &buf[line_start..field_end];
+            let name_len = line
+                .iter()
+                .take_while(|&&b| crate::text::is_token_char(b))
+                .count();
+            if HeaderKind::from_token(&line[..name_len]) == HeaderKind::ContentLength {
+                return None;
+            }
+            continue;
+        };
+        note_content_length(buf, &field, &mut content_length);
+        if fields.len() < limits.max_headers {
+            fields.push(field);
+        }
+    }
+    Some(Head {
+        start_line,
+        fields,
+        body_start: pos,
+        content_length,
+    })
 }
 
 /// Index of the end of a line's content given the position of its LF.

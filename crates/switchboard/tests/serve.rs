@@ -139,6 +139,50 @@ fn tcp_requests_split_across_segments_and_two_in_one() {
     );
 }
 
+#[test]
+fn a_bad_header_over_tcp_gets_400_and_the_connection_serves_the_next_request() {
+    let server = start("tcp-bad");
+    let mut stream = TcpStream::connect(server.addr()).expect("connect");
+    stream.set_nodelay(true).ok();
+    stream.set_read_timeout(Some(Duration::from_secs(3))).ok();
+    let me = stream.local_addr().unwrap().port();
+    let bad = options("bad1", "bad1", me, "TCP").replace("Max-Forwards: 70", "Max-Forwards 70");
+    let both = bad + &options("good1", "good1", me, "TCP");
+    stream.write_all(both.as_bytes()).unwrap();
+    let mut text = String::new();
+    let mut buf = [0u8; 8192];
+    while !(text.contains("SIP/2.0 400") && text.contains("SIP/2.0 200")) {
+        match std::io::Read::read(&mut stream, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    // Both answers came back on the one connection. Their order is not asserted: the
+    // endpoint writes stream responses from tasks of their own (see its shard module).
+    let responses: Vec<&str> = text.split("SIP/2.0 ").filter(|r| !r.is_empty()).collect();
+    let bad = responses
+        .iter()
+        .find(|r| r.starts_with("400 "))
+        .unwrap_or_else(|| panic!("no 400: {text}"));
+    assert!(bad.contains("Call-ID: bad1"), "{text}");
+    assert!(
+        bad.lines().next().unwrap_or("").contains("Max-Forwards"),
+        "the reason says what was wrong: {text}"
+    );
+    let good = responses
+        .iter()
+        .find(|r| r.starts_with("200 "))
+        .unwrap_or_else(|| panic!("no 200: {text}"));
+    assert!(good.contains("Call-ID: good1"), "{text}");
+    // And it is still open for more.
+    stream
+        .write_all(options("good2", "good2", me, "TCP").as_bytes())
+        .unwrap();
+    let text = read_responses(&mut stream, 1);
+    assert!(text.contains("Call-ID: good2"), "{text}");
+    assert_eq!(server.stop(), Some(0));
+}
+
 fn corpus_dir() -> PathBuf {
     match std::env::var_os("SWITCHBOARD_SHARED") {
         Some(d) => PathBuf::from(d).join("corpus/rfc4475"),

@@ -236,6 +236,14 @@ pub struct TransportLimits {
     pub max_buffered: usize,
     /// A TCP connection with no traffic either way for this long is closed (default 300 s).
     pub idle_timeout: Duration,
+    /// An accepted connection that has not delivered its first whole message this long
+    /// after it was accepted (after the TLS handshake, which has its own limit) is
+    /// closed (default 10 s). A client connects because it has a message to send and
+    /// sends it within a round trip; without this, a connect-and-say-nothing flood (or
+    /// a head sent a byte a minute) would hold each slot for the whole `idle_timeout`.
+    /// Keep-alive pings do not count as a message. Connections we open are exempt:
+    /// we speak first on them, and the peer may only ever answer.
+    pub first_message_timeout: Duration,
     /// Capacity of the inbound channel; beyond it messages are dropped and counted
     /// (default 8192).
     pub channel_capacity: usize,
@@ -262,6 +270,7 @@ impl Default for TransportLimits {
             max_message_size: 65_535,
             max_buffered: 128 * 1024,
             idle_timeout: Duration::from_secs(300),
+            first_message_timeout: Duration::from_secs(10),
             channel_capacity: 8192,
             connect_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
@@ -288,6 +297,11 @@ pub(crate) struct Shared {
     pub(crate) handshaking: std::sync::atomic::AtomicUsize,
     /// Accepted connections closed at once because a limit was reached.
     pub(crate) refused: AtomicU64,
+    /// Set to `true` when the transports are dropped. Every task that holds a socket
+    /// (handshakes, read loops) also waits on it, so one started while the
+    /// transports were being dropped (after the connection table was emptied, where
+    /// aborting cannot reach it) still ends at once.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
@@ -307,6 +321,13 @@ impl Shared {
 }
 
 impl Shared {
+    /// Completes once the transports are dropped (at once if they already are).
+    pub(crate) async fn closed(&self) {
+        let mut rx = self.shutdown.subscribe();
+        // Err only if the sender is gone, which cannot be while `self` lives.
+        let _ = rx.wait_for(|closed| *closed).await;
+    }
+
     /// Hands a message to the endpoint without waiting. Returns `false` once the
     /// receiver is gone (the loops then stop).
     pub(crate) fn deliver(&self, inbound: Inbound) -> bool {
@@ -410,6 +431,7 @@ struct Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
+        self.shared.shutdown.send_replace(true);
         for t in &self.tasks {
             t.abort();
         }
@@ -504,6 +526,7 @@ impl Transports {
             tls_failures: AtomicU64::new(0),
             handshaking: std::sync::atomic::AtomicUsize::new(0),
             refused: AtomicU64::new(0),
+            shutdown: tokio::sync::watch::Sender::new(false),
         });
         let mut tasks = Vec::new();
         for (addr, socket) in &shared.udp {

@@ -9,7 +9,16 @@
 //! * a message larger than `max_message_size`, a stream that cannot be framed (no or a
 //!   bad Content-Length), or more than `max_buffered` bytes waiting: closed with a log
 //!   line — after such an error the next message boundary is unknown;
+//! * a message that does not parse but whose end is known (a bad header line or start
+//!   line, a valid Content-Length): delivered as [`crate::Inbound::Malformed`] when it
+//!   is a request whose head could be read, else dropped — and the connection reads on;
+//! * an accepted connection whose first message has not arrived `first_message_timeout`
+//!   after it was accepted: closed (a connect-and-say-nothing flood frees its slots
+//!   quickly);
 //! * no traffic either way for `idle_timeout`: closed.
+//!
+//! Every read loop also ends when the transports are dropped, even one that started
+//! while they were being dropped (see `Shared::closed`).
 //!
 //! When framing fails after a request's head was read (a bad Content-Length), the head
 //! is delivered as [`crate::Inbound::Malformed`] and the connection is kept open for
@@ -63,7 +72,7 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, loca
     loop {
         let (stream, remote) = accept_admitted(&shared, &listener, local, "TCP").await;
         tracing::debug!(%local, %remote, "TCP connection accepted");
-        start(&shared, stream, local, remote);
+        start(&shared, stream, local, remote, Origin::Accepted);
     }
 }
 
@@ -73,7 +82,7 @@ pub(crate) async fn connect(shared: &Arc<Shared>, dest: SocketAddr) -> io::Resul
     let stream = connect_socket(shared, dest).await?;
     let local = stream.local_addr()?;
     tracing::debug!(%local, remote = %dest, "TCP connection opened");
-    Ok(start(shared, stream, local, dest))
+    Ok(start(shared, stream, local, dest, Origin::Opened))
 }
 
 /// Connects a TCP socket to `dest` within the connect timeout (TCP and TLS).
@@ -91,12 +100,23 @@ pub(crate) async fn connect_socket(shared: &Shared, dest: SocketAddr) -> io::Res
     Ok(stream)
 }
 
+/// Who opened a connection: only accepted ones must send a first message in time
+/// (`first_message_timeout`); on ones we open we speak first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Accepted by one of our listeners.
+    Accepted,
+    /// Opened by us to send.
+    Opened,
+}
+
 /// Registers a TCP connection and spawns its read loop.
 fn start(
     shared: &Arc<Shared>,
     stream: TcpStream,
     local: SocketAddr,
     remote: SocketAddr,
+    origin: Origin,
 ) -> Arc<Connection> {
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
@@ -107,6 +127,7 @@ fn start(
         Writer::Bytes(Box::new(write)),
         local,
         remote,
+        origin,
     )
 }
 
@@ -119,16 +140,27 @@ pub(crate) fn start_split<R: AsyncRead + Unpin + Send + 'static>(
     write: Writer,
     local: SocketAddr,
     remote: SocketAddr,
+    origin: Origin,
 ) -> Arc<Connection> {
     let conn = shared.connections.insert(protocol, local, remote, write);
-    let task = tokio::spawn(run(shared.clone(), conn.clone(), read));
+    let task = tokio::spawn(run(shared.clone(), conn.clone(), read, origin));
     conn.set_task(task.abort_handle());
     conn
 }
 
 /// Reads until the connection ends, then forgets and closes it.
-async fn run<R: AsyncRead + Unpin>(shared: Arc<Shared>, conn: Arc<Connection>, read: R) {
-    let why = read_loop(&shared, &conn, read).await;
+async fn run<R: AsyncRead + Unpin>(
+    shared: Arc<Shared>,
+    conn: Arc<Connection>,
+    read: R,
+    origin: Origin,
+) {
+    // The transports being dropped abort this task through the connection table, but
+    // a connection registered just after the table was emptied is not in it.
+    let why = tokio::select! {
+        why = read_loop(&shared, &conn, read, origin) => why,
+        () = shared.closed() => End::ReceiverGone,
+    };
     finish(&shared, &conn, why).await;
 }
 
@@ -136,7 +168,7 @@ async fn run<R: AsyncRead + Unpin>(shared: Arc<Shared>, conn: Arc<Connection>, r
 /// (every stream transport ends this way).
 pub(crate) async fn finish(shared: &Shared, conn: &Connection, why: End) {
     match &why {
-        End::Eof | End::ReceiverGone => {
+        End::Eof | End::ReceiverGone | End::NoFirstMessage => {
             tracing::debug!(conn = ?conn.id, remote = %conn.remote, reason = why.as_str(), "connection closed")
         }
         _ => {
@@ -144,7 +176,10 @@ pub(crate) async fn finish(shared: &Shared, conn: &Connection, why: End) {
         }
     }
     if matches!(why, End::Unframeable { answerable: true }) {
-        tokio::time::sleep(CLOSE_GRACE).await;
+        tokio::select! {
+            () = tokio::time::sleep(CLOSE_GRACE) => {}
+            () = shared.closed() => {}
+        }
     }
     shared.connections.remove(conn.id);
     conn.shutdown().await;
@@ -155,6 +190,9 @@ pub(crate) enum End {
     Eof,
     Error(io::Error),
     Idle,
+    /// An accepted connection sent no message within `first_message_timeout`; logged
+    /// at debug level, since a flood of them is exactly what the limit is for.
+    NoFirstMessage,
     TooLarge,
     Overbuffered,
     /// Framing was lost; `answerable` when a Malformed request was delivered, which
@@ -172,6 +210,7 @@ impl End {
             End::Error(e) if e.kind() == io::ErrorKind::ConnectionReset => "reset by peer",
             End::Error(_) => "read error",
             End::Idle => "idle timeout",
+            End::NoFirstMessage => "no message within the first-message timeout",
             End::TooLarge => "message too large",
             End::Overbuffered => "too many bytes buffered",
             End::Unframeable { .. } => "stream cannot be framed",
@@ -180,8 +219,16 @@ impl End {
     }
 }
 
-async fn read_loop<R: AsyncRead + Unpin>(shared: &Shared, conn: &Connection, mut read: R) -> End {
+async fn read_loop<R: AsyncRead + Unpin>(
+    shared: &Shared,
+    conn: &Connection,
+    mut read: R,
+    origin: Origin,
+) -> End {
     let limits = &shared.limits;
+    // Until the first message has arrived (accepted connections only).
+    let mut first_by = (origin == Origin::Accepted)
+        .then(|| tokio::time::Instant::now() + limits.first_message_timeout);
     let mut framer = StreamFramer::new(shared.parse_limits);
     let mut buf = BytesMut::with_capacity(4096);
     let source = Source {
@@ -195,7 +242,18 @@ async fn read_loop<R: AsyncRead + Unpin>(shared: &Shared, conn: &Connection, mut
         loop {
             match framer.next(&mut buf) {
                 Ok(Some(Frame::Message(m))) => {
+                    first_by = None;
                     if let Some(inbound) = classify(Ok(m), source.clone()) {
+                        if !shared.deliver(inbound) {
+                            return End::ReceiverGone;
+                        }
+                    }
+                }
+                Ok(Some(Frame::Malformed(e))) => {
+                    // The message's end was known: answer it if it can be answered and
+                    // read on. It counts as a first message: the peer speaks SIP.
+                    first_by = None;
+                    if let Some(inbound) = classify(Err(e), source.clone()) {
                         if !shared.deliver(inbound) {
                             return End::ReceiverGone;
                         }
@@ -232,12 +290,24 @@ async fn read_loop<R: AsyncRead + Unpin>(shared: &Shared, conn: &Connection, mut
         }
         buf.reserve(4096);
         // The idle clock counts writes too: a connection we keep sending on is not idle.
-        let wait = limits.idle_timeout.saturating_sub(conn.idle_for());
+        let mut wait = limits.idle_timeout.saturating_sub(conn.idle_for());
+        if let Some(by) = first_by {
+            // Checked before every read, not only when one times out: a peer that
+            // trickles a head a byte at a time never lets a read time out.
+            let left = by.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return End::NoFirstMessage;
+            }
+            wait = wait.min(left);
+        }
         match tokio::time::timeout(wait, read.read_buf(&mut buf)).await {
             Ok(Ok(0)) => return End::Eof,
             Ok(Ok(_)) => conn.touch(),
             Ok(Err(e)) => return End::Error(e),
             Err(_) => {
+                if first_by.is_some_and(|by| tokio::time::Instant::now() >= by) {
+                    return End::NoFirstMessage;
+                }
                 if conn.idle_for() >= limits.idle_timeout {
                     return End::Idle;
                 }

@@ -9,7 +9,10 @@
 //! The handshake runs in the connection's own task with a time limit, never in the
 //! accept loop: a client that connects and says nothing must not stop others from
 //! connecting. A failed handshake is logged, counted
-//! ([`crate::Transports::tls_handshake_failures`]) and the socket dropped.
+//! ([`crate::Transports::tls_handshake_failures`]) and the socket dropped. That task
+//! is not in the connection table until the handshake is done, so it also ends when
+//! the transports are dropped (`Shared::closed`): a client holding a handshake open
+//! must not keep a socket, or a connection registered after the shutdown, alive.
 //!
 //! Only rustls's own crypto provider (`ring`) is used, and only TLS 1.2 and 1.3: TLS
 //! 1.0/1.1 are deprecated by RFC 8996 and SSL 2/3 by RFC 6176 / RFC 7568, and rustls
@@ -38,6 +41,7 @@ use tokio_rustls::rustls::{
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::connections::{Connection, Writer};
+use crate::tcp::Origin;
 use crate::{tcp, Protocol, Shared};
 
 /// Which TLS versions a transport offers (Asterisk's `method`).
@@ -420,8 +424,14 @@ async fn handshake(
     remote: SocketAddr,
 ) {
     let _ = stream.set_nodelay(true);
-    let result =
-        tokio::time::timeout(shared.limits.handshake_timeout, acceptor.accept(stream)).await;
+    let result = tokio::select! {
+        r = tokio::time::timeout(shared.limits.handshake_timeout, acceptor.accept(stream)) => r,
+        () = shared.closed() => {
+            // Dropping the handshake drops the socket.
+            shared.handshaking.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+    };
     shared.handshaking.fetch_sub(1, Ordering::Relaxed);
     match result {
         Ok(Ok(tls)) => {
@@ -435,6 +445,7 @@ async fn handshake(
                 Writer::Bytes(Box::new(write)),
                 local,
                 remote,
+                Origin::Accepted,
             );
         }
         Ok(Err(e)) => handshake_failed(&shared, remote, &e.to_string()),
@@ -502,6 +513,7 @@ pub(crate) async fn connect(
         Writer::Bytes(Box::new(write)),
         local,
         dest,
+        Origin::Opened,
     ))
 }
 

@@ -105,11 +105,7 @@ impl Slots {
 }
 
 /// Waits until the socket is readable, then takes what is waiting (at least one).
-async fn receive(
-    socket: &UdpSocket,
-    slots: &mut Slots,
-    out: &mut Vec<Received>,
-) -> io::Result<()> {
+async fn receive(socket: &UdpSocket, slots: &mut Slots, out: &mut Vec<Received>) -> io::Result<()> {
     loop {
         socket.readable().await?;
         match socket.try_io(Interest::READABLE, || receive_now(socket, slots, out)) {

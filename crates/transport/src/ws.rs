@@ -86,7 +86,12 @@ async fn run<S>(shared: Arc<Shared>, conn: Arc<Connection>, stream: SplitStream<
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let why = read_loop(&shared, &conn, stream).await;
+    // As for TCP: dropping the transports ends the loop even if the connection
+    // was registered after the table was emptied.
+    let why = tokio::select! {
+        why = read_loop(&shared, &conn, stream) => why,
+        () = shared.closed() => End::ReceiverGone,
+    };
     finish(&shared, &conn, why).await;
 }
 

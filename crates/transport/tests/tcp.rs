@@ -360,3 +360,104 @@ async fn connections_beyond_the_per_ip_limit_are_closed_at_once() {
     let (m, _) = next_message(&mut rx).await;
     assert_eq!(m.call_id().unwrap().as_str(), "still");
 }
+
+#[tokio::test]
+async fn a_bad_message_with_a_known_end_is_answerable_and_the_connection_reads_on() {
+    let (t, mut rx, server) = bind(Protocol::Tcp, "127.0.0.1:0").await;
+    let mut c = connect(server).await;
+    let bad = tcp_request("bad-line").replace("Max-Forwards: 70\r\n", "Max-Forwards 70\r\n");
+    let garbled_start = tcp_request("bad-start").replace("OPTIONS ", "OPTIONS  ");
+    let all = bad + &garbled_start + &tcp_request("after");
+    c.write_all(all.as_bytes()).await.unwrap();
+    let (head, reason, src) = match next(&mut rx).await {
+        Inbound::Malformed {
+            head,
+            reason,
+            source,
+        } => (head, reason, source),
+        other => panic!("expected Malformed, got {other:?}"),
+    };
+    assert!(reason.contains("Max-Forwards"), "{reason}");
+    assert_eq!(head.call_id().unwrap().as_str(), "bad-line");
+    assert_eq!(head.top_via().unwrap().received(), Some("127.0.0.1"));
+    // The request with a bad start line cannot be answered: it is dropped, and the
+    // next one arrives on the same connection.
+    let (m, src2) = next_message(&mut rx).await;
+    assert_eq!(m.call_id().unwrap().as_str(), "after");
+    assert_eq!(src.connection, src2.connection);
+    t.send_response(&src, &Message::response_to(&head, 400, Some(&reason)))
+        .await
+        .unwrap();
+    assert_eq!(read_message(&mut c).await.status(), Some(400));
+    assert_eq!(t.connection_count(), 1);
+}
+
+#[tokio::test]
+async fn a_silent_accepted_connection_is_closed_after_the_first_message_timeout() {
+    let limits = TransportLimits {
+        first_message_timeout: Duration::from_millis(300),
+        ..TransportLimits::default()
+    };
+    let (t, mut rx, server) = bind_with(Protocol::Tcp, "127.0.0.1:0", limits).await;
+    let started = tokio::time::Instant::now();
+    let mut silent = connect(server).await;
+    // Keep-alive pings are answered but do not count as a first message.
+    let mut pinging = connect(server).await;
+    pinging.write_all(b"\r\n\r\n").await.unwrap();
+    let mut pong = [0u8; 2];
+    tokio::time::timeout(WAIT, pinging.read_exact(&mut pong))
+        .await
+        .expect("pong")
+        .unwrap();
+    // A head trickled a byte at a time never completes a message either.
+    let mut trickling = connect(server).await;
+    let trickle = tokio::spawn(async move {
+        for b in b"OPTIONS sip:a@example.com SIP/2.0\r\nVia: ".iter().cycle() {
+            if trickling.write_all(&[*b]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let mut talking = connect(server).await;
+    talking
+        .write_all(tcp_request("first").as_bytes())
+        .await
+        .unwrap();
+    let _ = next_message(&mut rx).await;
+    closed(&mut silent).await;
+    closed(&mut pinging).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "closed by the first-message limit, not the idle timeout"
+    );
+    tokio::time::timeout(WAIT, trickle)
+        .await
+        .expect("the trickling connection is closed too")
+        .unwrap();
+    // The one that sent a message stays: the idle timeout (300 s) applies to it.
+    still_open(&mut talking, Duration::from_millis(400)).await;
+    eventually("only the talking connection is left", || {
+        t.connection_count() == 1
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_first_message_timeout_does_not_apply_to_connections_we_open() {
+    let limits = TransportLimits {
+        first_message_timeout: Duration::from_millis(100),
+        ..TransportLimits::default()
+    };
+    let (t, _rx, _server) = bind_with(Protocol::Tcp, "127.0.0.1:0", limits).await;
+    let peer = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let req = request("SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK-o", "out");
+    t.send_to(Protocol::Tcp, peer.local_addr().unwrap(), Bytes::from(req))
+        .await
+        .unwrap();
+    let (mut s, _) = peer.accept().await.unwrap();
+    let _ = read_message(&mut s).await;
+    // The peer never sends anything back; the connection is ours and stays.
+    still_open(&mut s, Duration::from_millis(400)).await;
+    assert_eq!(t.connection_count(), 1);
+}

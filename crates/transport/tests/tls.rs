@@ -515,3 +515,62 @@ async fn a_tls_listener_without_a_certificate_is_refused() {
     .unwrap_err();
     assert!(e.to_string().contains("no TLS configuration"), "{e}");
 }
+
+#[tokio::test]
+async fn a_client_silent_after_its_handshake_is_closed_after_the_first_message_timeout() {
+    let pki = Pki::new("first");
+    let tls = TlsConfig::load(&pki.settings()).unwrap();
+    let limits = TransportLimits {
+        first_message_timeout: std::time::Duration::from_millis(300),
+        ..TransportLimits::default()
+    };
+    let (t, _rx) = Transports::bind(
+        &[ListenConfig::tls("127.0.0.1:0".parse().unwrap(), tls)],
+        limits,
+    )
+    .await
+    .unwrap();
+    let server = t.local_addrs()[0].1;
+    let good = client_config(pki.roots(), None, rustls::DEFAULT_VERSIONS);
+    let mut c = connect(server, good, "localhost").await.expect("handshake");
+    eventually("the connection is registered", || t.connection_count() == 1).await;
+    closed(&mut c).await;
+    eventually("the connection is forgotten", || t.connection_count() == 0).await;
+    assert_eq!(
+        t.tls_handshake_failures(),
+        0,
+        "the handshake itself succeeded"
+    );
+}
+
+#[tokio::test]
+async fn dropping_the_transports_closes_handshakes_in_progress() {
+    let pki = Pki::new("drop");
+    let tls = TlsConfig::load(&pki.settings()).unwrap();
+    // Long limits: only the drop can end these connections within the test.
+    let limits = TransportLimits {
+        handshake_timeout: std::time::Duration::from_secs(120),
+        first_message_timeout: std::time::Duration::from_secs(120),
+        ..TransportLimits::default()
+    };
+    let (t, _rx) = Transports::bind(
+        &[ListenConfig::tls("127.0.0.1:0".parse().unwrap(), tls)],
+        limits,
+    )
+    .await
+    .unwrap();
+    let server = t.local_addrs()[0].1;
+    // One client holds its handshake open (connects and never says hello), another
+    // completed its handshake.
+    let mut holding = TcpStream::connect(server).await.unwrap();
+    let good = client_config(pki.roots(), None, rustls::DEFAULT_VERSIONS);
+    let mut done = connect(server, good, "localhost").await.expect("handshake");
+    eventually("the finished handshake is registered", || {
+        t.connection_count() == 1
+    })
+    .await;
+    still_open(&mut holding, std::time::Duration::from_millis(200)).await;
+    drop(t);
+    closed(&mut holding).await;
+    closed(&mut done).await;
+}

@@ -128,6 +128,16 @@ pub fn check_stream(data: &[u8]) {
                     assert_eq!(again.raw(), m.raw());
                     let _ = m.validate();
                 }
+                Ok(Some(Frame::Malformed(e))) => {
+                    assert!(
+                        buf.len() < len_before,
+                        "a malformed frame must consume bytes"
+                    );
+                    // What a server reads to answer 400 must not panic.
+                    if let Some(head) = e.head() {
+                        let _ = (head.top_via(), head.call_id(), head.cseq(), head.validate());
+                    }
+                }
                 Ok(Some(Frame::Ping | Frame::Pong)) => {
                     assert!(buf.len() < len_before, "a keep-alive must consume bytes");
                 }

@@ -94,7 +94,7 @@ pub async fn read_message(stream: &mut TcpStream) -> Message {
 }
 
 /// Waits until the server has closed the stream (read returns 0 or an error).
-pub async fn closed(stream: &mut TcpStream) {
+pub async fn closed<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) {
     let mut sink = [0u8; 4096];
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
@@ -103,6 +103,16 @@ pub async fn closed(stream: &mut TcpStream) {
             Ok(Ok(0)) | Ok(Err(_)) => return,
             Ok(Ok(_)) => continue,
         }
+    }
+}
+
+/// Asserts the server keeps the stream open for `long` (nothing to read, no close).
+pub async fn still_open<S: tokio::io::AsyncRead + Unpin>(stream: &mut S, long: Duration) {
+    let mut sink = [0u8; 64];
+    match tokio::time::timeout(long, stream.read(&mut sink)).await {
+        Err(_) => {}
+        Ok(Ok(0)) | Ok(Err(_)) => panic!("the connection was closed"),
+        Ok(Ok(n)) => panic!("unexpected bytes: {:?}", &sink[..n]),
     }
 }
 
