@@ -341,10 +341,17 @@ impl<W: Wire> Endpoint<W> {
         let mut last: Option<Result<ClientResponse, ClientError>> = None;
         while let Some(target) = failover.current().cloned() {
             tried.push(target.clone());
-            let outcome = match self
-                .attempt(shard, &base, &target, contact_user.as_deref(), &provisional)
-                .await?
-            {
+            // The request for this attempt is built before any await: a message is
+            // not `Sync`, so no reference to `base` may live across one.
+            let prepared = self.prepare_attempt(&base, &target, contact_user.as_deref());
+            let result = match prepared {
+                Ok((message, sent_by)) => {
+                    self.attempt(shard, message, sent_by, &target, &provisional)
+                        .await?
+                }
+                Err(result) => (result, Duration::ZERO),
+            };
+            let outcome = match result {
                 (AttemptResult::Final(response), rtt) => {
                     let code = response.status().unwrap_or(0);
                     last = Some(Ok(ClientResponse {
@@ -380,49 +387,55 @@ impl<W: Wire> Endpoint<W> {
         last.unwrap_or(Err(ClientError::Stopped))
     }
 
-    /// One attempt at one target: a new Via and branch, a client transaction in the
-    /// shard. `Err` only when the endpoint is stopping.
-    async fn attempt(
+    /// The request for one attempt at `target`: a new Via and branch, our sent-by on
+    /// the transport that carries it (the external one outside `local_net`), and the
+    /// Contact. A transport that cannot reach the target is a transport error.
+    fn prepare_attempt(
         &self,
-        shard: usize,
         base: &Message,
         target: &Target,
         contact_user: Option<&str>,
-        provisional: &Option<mpsc::UnboundedSender<Message>>,
-    ) -> Result<(AttemptResult, Duration), ClientError> {
-        let local = match self.shared.wire.local_for(target) {
-            Ok(l) => l,
-            Err(e) => return Ok((AttemptResult::TransportError(e.to_string()), Duration::ZERO)),
-        };
+    ) -> Result<(Message, HostPort), AttemptResult> {
+        let local = self
+            .shared
+            .wire
+            .local_for(target)
+            .map_err(|e| AttemptResult::TransportError(e.to_string()))?;
         let dest_ip = target.addr.ip();
         let sent_by = local.nat.address_for(local.addr, dest_ip);
-        let message = match for_attempt(
+        let message = for_attempt(
             base,
             target,
             &sent_by,
             local.nat.rewrites_for(dest_ip),
             contact_user,
-        ) {
-            Ok(m) => m,
-            Err(why) => return Ok((AttemptResult::Refused(why), Duration::ZERO)),
-        };
+        )
+        .map_err(AttemptResult::Refused)?;
+        Ok((message, sent_by))
+    }
+
+    /// Runs one attempt: a client transaction in the shard, until its outcome. `Err`
+    /// only when the endpoint is stopping.
+    async fn attempt(
+        &self,
+        shard: usize,
+        message: Message,
+        sent_by: HostPort,
+        target: &Target,
+        provisional: &Option<mpsc::UnboundedSender<Message>>,
+    ) -> Result<(AttemptResult, Duration), ClientError> {
         let (reply, result) = oneshot::channel();
-        let default_port = target.transport.default_port();
         let work = Work::Request(Box::new(Attempt {
             message,
             target: target.clone(),
             sent_by,
-            default_port,
+            default_port: target.transport.default_port(),
             reply,
             provisional: provisional.clone(),
         }));
+        let queue = self.queues.get(shard).ok_or(ClientError::Stopped)?;
         let started = tokio::time::Instant::now();
-        self.queues
-            .get(shard)
-            .ok_or(ClientError::Stopped)?
-            .send(work)
-            .await
-            .map_err(|_| ClientError::Stopped)?;
+        queue.send(work).await.map_err(|_| ClientError::Stopped)?;
         let result = result.await.map_err(|_| ClientError::Stopped)?;
         Ok((result, started.elapsed()))
     }
