@@ -355,7 +355,7 @@ impl<W: Wire> Endpoint<W> {
                 (AttemptResult::Final(response), rtt) => {
                     let code = response.status().unwrap_or(0);
                     last = Some(Ok(ClientResponse {
-                        response,
+                        response: *response,
                         target: target.clone(),
                         attempts: tried.len(),
                         rtt,

@@ -53,7 +53,7 @@ pub struct Attempt {
 #[derive(Debug)]
 pub(crate) enum AttemptResult {
     /// A final response.
-    Final(Message),
+    Final(Box<Message>),
     /// Timer F fired.
     Timeout,
     /// The transport could not send (RFC 3261 §17.1.4).
@@ -428,7 +428,7 @@ impl<W: Wire> Shard<W> {
                         let _ = tx.send(response);
                     }
                 } else if let Some(p) = self.pending.remove(&key) {
-                    let _ = p.reply.send(AttemptResult::Final(response));
+                    let _ = p.reply.send(AttemptResult::Final(Box::new(response)));
                 } else {
                     tracing::debug!("response for {key:?}, whose client is gone");
                 }
