@@ -271,11 +271,15 @@ pub(crate) fn for_attempt(
     m.prepend_header(HeaderKind::Via, via.as_str())
         .map_err(|e| e.to_string())?;
     if let Some(user) = contact_user {
-        let scheme = if target.transport.is_secure() {
-            "sips"
-        } else {
-            "sip"
-        };
+        // RFC 3261 §8.1.1.8: a SIPS Request-URI asks for a SIPS Contact, where TLS is
+        // implied. Otherwise `sip:` with `transport=` for anything but UDP, as Asterisk
+        // writes it (`transport=tls` included, which every phone understands although
+        // RFC 5630 prefers `sips:`).
+        let secure = base
+            .request_uri()
+            .and_then(Uri::as_sip)
+            .is_some_and(|u| u.is_secure());
+        let scheme = if secure { "sips" } else { "sip" };
         let user = if user.is_empty() {
             String::new()
         } else {
@@ -283,6 +287,7 @@ pub(crate) fn for_attempt(
         };
         let transport = match target.transport {
             Transport::Udp => String::new(),
+            Transport::Tls | Transport::Wss if secure => String::new(),
             t => format!(";transport={}", t.as_str()),
         };
         let contact = format!("<{scheme}:{user}{sent_by}{transport}>");
@@ -331,9 +336,7 @@ impl<W: Wire> Endpoint<W> {
             Destination::Uri(uri) => self.resolve(&uri, &supported).await?,
         };
         if targets.is_empty() {
-            return Err(ClientError::Resolve(ResolveError::NotFound {
-                host: String::new(),
-            }));
+            return Err(ClientError::Invalid("no target to send to".into()));
         }
         let shard = self.shard_of(&base);
         let mut failover = Failover::new(targets);
@@ -549,6 +552,24 @@ mod tests {
         assert_eq!(
             filled.contacts().unwrap()[0].addr().unwrap().uri().as_str(),
             "sip:reg@198.51.100.7:5070;transport=tcp"
+        );
+        let mut secure = base.clone();
+        secure.set_request_uri(Uri::parse("sips:bob@192.0.2.9").unwrap());
+        let tls = Target {
+            transport: Transport::Tls,
+            ..target
+        };
+        let m = for_attempt(&secure, &tls, &sent_by, false, Some("reg")).unwrap();
+        assert_eq!(m.top_via().unwrap().transport(), "TLS");
+        assert_eq!(
+            m.contacts().unwrap()[0].addr().unwrap().uri().as_str(),
+            "sips:reg@198.51.100.7:5070",
+            "a SIPS Request-URI asks for a SIPS Contact (RFC 3261 §8.1.1.8)"
+        );
+        let m = for_attempt(&base, &tls, &sent_by, false, Some("reg")).unwrap();
+        assert_eq!(
+            m.contacts().unwrap()[0].addr().unwrap().uri().as_str(),
+            "sip:reg@198.51.100.7:5070;transport=tls"
         );
     }
 }
