@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use sip_message::{Message, Method};
+use sip_resolver::Resolver;
 use sip_transaction::{Timers, Transactions};
 use tokio::sync::mpsc;
 
@@ -66,8 +67,11 @@ pub struct Counters {
 
 /// The running endpoint.
 pub struct Endpoint<W: Wire> {
-    shared: Arc<Shared<W>>,
-    queues: Vec<mpsc::Sender<Work<W::Source>>>,
+    pub(crate) shared: Arc<Shared<W>>,
+    pub(crate) queues: Vec<mpsc::Sender<Work<W::Source>>>,
+    /// RFC 3263 lookups for [`Endpoint::send_request`]; without one only numeric
+    /// hosts can be sent to.
+    pub(crate) resolver: Option<Resolver>,
     hasher: std::collections::hash_map::RandomState,
     config: EndpointConfig,
     counters: Arc<Counters>,
@@ -114,17 +118,24 @@ impl<W: Wire> Endpoint<W> {
             .map(|_| {
                 let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
                 let table = Transactions::new(config.timers);
-                tokio::spawn(shard::run(Arc::clone(&shared), table, rx));
+                tokio::spawn(shard::run(Arc::clone(&shared), table, rx, tx.downgrade()));
                 tx
             })
             .collect();
         Endpoint {
             shared,
             queues,
+            resolver: None,
             hasher: Default::default(),
             config,
             counters,
         }
+    }
+
+    /// Uses `resolver` for the RFC 3263 lookups of [`Endpoint::send_request`].
+    pub fn with_resolver(mut self, resolver: Resolver) -> Endpoint<W> {
+        self.resolver = Some(resolver);
+        self
     }
 
     /// The counters.
@@ -137,7 +148,7 @@ impl<W: Wire> Endpoint<W> {
         &self.shared.allow
     }
 
-    fn shard_of(&self, message: &Message) -> usize {
+    pub(crate) fn shard_of(&self, message: &Message) -> usize {
         let mut h = self.hasher.build_hasher();
         match message.call_id() {
             Ok(id) => id.as_str().hash(&mut h),

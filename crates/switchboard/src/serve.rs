@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use asterisk_conf::FsSource;
 use bytes::Bytes;
-use sip_endpoint::{BoxFuture, Endpoint, EndpointConfig, OptionsResponder, Service, Wire};
+use sip_endpoint::{
+    BoxFuture, Endpoint, EndpointConfig, Local, Nat, Net, OptionsResponder, Resolver, Service,
+    Target, Transport as TargetTransport, Wire,
+};
 use sip_message::{Message, Method};
 use sip_transaction::Timers;
 use sip_transport::route::{response_route, ResponseRoute};
@@ -40,8 +43,62 @@ impl Peer {
     }
 }
 
-/// The transports as the endpoint's wire.
-struct TransportWire(Transports);
+/// The transports as the endpoint's wire, with each listener's NAT settings.
+struct TransportWire {
+    transports: Transports,
+    /// Per listener (protocol and bound address, port 0 resolved): its
+    /// `external_signaling_*` and `local_net` (spec §2.1).
+    nat: Vec<(Protocol, SocketAddr, Arc<Nat>)>,
+}
+
+impl TransportWire {
+    /// The transports, with the NAT settings given for each listen configuration, in
+    /// the order they were configured ([`Transports::local_addrs`] keeps it).
+    fn new(transports: Transports, nat: Vec<Nat>) -> TransportWire {
+        let nat = transports
+            .local_addrs()
+            .into_iter()
+            .zip(nat.into_iter().chain(std::iter::repeat_with(Nat::none)))
+            .map(|((p, a), n)| (p, a, Arc::new(n)))
+            .collect();
+        TransportWire { transports, nat }
+    }
+
+    /// The NAT settings of the listener of `protocol` that `local` belongs to: same
+    /// port, and the same IP or a wildcard bind (whose messages carry a concrete
+    /// local address).
+    fn nat_of(&self, protocol: Protocol, local: SocketAddr) -> Arc<Nat> {
+        let hit = |exact: bool| {
+            self.nat.iter().find(|(p, a, _)| {
+                *p == protocol
+                    && a.port() == local.port()
+                    && if exact {
+                        a.ip() == local.ip()
+                    } else {
+                        a.ip().is_unspecified()
+                    }
+            })
+        };
+        hit(true)
+            .or_else(|| hit(false))
+            .map_or_else(|| Arc::new(Nat::none()), |(_, _, n)| Arc::clone(n))
+    }
+}
+
+/// The transport protocol for a resolved target. Requests over WebSocket are not sent
+/// yet: the HTTP server, not `Transports`, owns the WS listeners, so there is no local
+/// address for the Via (and RFC 7118 §5 has its own sent-by rules).
+fn protocol_of(t: TargetTransport) -> std::io::Result<Protocol> {
+    match t {
+        TargetTransport::Udp => Ok(Protocol::Udp),
+        TargetTransport::Tcp => Ok(Protocol::Tcp),
+        TargetTransport::Tls => Ok(Protocol::Tls),
+        other => Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!("sending requests over {other} is not supported yet"),
+        )),
+    }
+}
 
 impl Wire for TransportWire {
     type Source = Peer;
@@ -55,8 +112,79 @@ impl Wire for TransportWire {
         peer: &'a Peer,
         bytes: Bytes,
     ) -> BoxFuture<'a, std::io::Result<()>> {
-        Box::pin(self.0.send_routed(&peer.source, peer.route.clone(), bytes))
+        Box::pin(
+            self.transports
+                .send_routed(&peer.source, peer.route.clone(), bytes),
+        )
     }
+
+    /// The protocols we listen on, UDP first (RFC 3263 §4.1 leaves the preference to
+    /// the client; UDP is what SIP peers are most sure to run).
+    fn transports(&self) -> Vec<TargetTransport> {
+        let have: Vec<Protocol> = self.nat.iter().map(|(p, _, _)| *p).collect();
+        [
+            (Protocol::Udp, TargetTransport::Udp),
+            (Protocol::Tcp, TargetTransport::Tcp),
+            (Protocol::Tls, TargetTransport::Tls),
+        ]
+        .into_iter()
+        .filter(|(p, _)| have.contains(p))
+        .map(|(_, t)| t)
+        .collect()
+    }
+
+    fn local_for(&self, target: &Target) -> std::io::Result<Local> {
+        let protocol = protocol_of(target.transport)?;
+        let addr = self.transports.local_addr_for(protocol, target.addr)?;
+        Ok(Local {
+            addr,
+            nat: self.nat_of(protocol, addr),
+        })
+    }
+
+    fn send_request<'a>(
+        &'a self,
+        target: &'a Target,
+        bytes: Bytes,
+    ) -> BoxFuture<'a, std::io::Result<()>> {
+        Box::pin(async move {
+            let protocol = protocol_of(target.transport)?;
+            self.transports
+                .send_to_host(protocol, target.addr, Some(&target.host), bytes)
+                .await
+        })
+    }
+
+    /// The listener the request arrived on (for UDP on a wildcard bind the address is
+    /// the wildcard: only its port is written into a Contact) and the peer.
+    fn path_of(&self, peer: &Peer) -> Option<(Local, SocketAddr)> {
+        let local = peer.source.local;
+        Some((
+            Local {
+                addr: local,
+                nat: self.nat_of(peer.source.protocol, local),
+            },
+            peer.source.remote,
+        ))
+    }
+}
+
+/// The NAT settings of a transport object (spec §2.1). `external_signaling_address`
+/// and `external_signaling_hostname` exclude each other (the store refuses both);
+/// either is written as it is (see `sip_endpoint::nat`).
+fn nat_settings(t: &Transport) -> Nat {
+    let nets = t
+        .local_net
+        .iter()
+        .filter_map(|n| Net::new(n.addr, n.prefix))
+        .collect();
+    let external = [
+        t.external_signaling_address.trim(),
+        t.external_signaling_hostname.trim(),
+    ]
+    .into_iter()
+    .find(|h| !h.is_empty());
+    Nat::new(nets, external, t.external_signaling_port)
 }
 
 fn log_report(report: &LoadReport) {
@@ -126,7 +254,7 @@ async fn listeners(
     config_dir: &Path,
     objects: &Objects,
     http: Option<&HttpConf>,
-) -> Vec<ListenConfig> {
+) -> Vec<(ListenConfig, Nat)> {
     let mut out = Vec::new();
     let transports = objects.transport.get_all().await.unwrap_or_default();
     for t in &transports {
@@ -165,18 +293,18 @@ async fn listeners(
         };
         if protocol == Protocol::Tls {
             match tls_config(config_dir, t) {
-                Ok(tls) => out.push(ListenConfig::tls(bind, tls)),
+                Ok(tls) => out.push((ListenConfig::tls(bind, tls), nat_settings(t))),
                 Err(e) => tracing::error!("transport '{}': {e}; not listening", t.meta.id),
             }
         } else {
-            out.push(ListenConfig::new(protocol, bind));
+            out.push((ListenConfig::new(protocol, bind), nat_settings(t)));
         }
     }
     if transports.is_empty() {
         let any: SocketAddr = ([0, 0, 0, 0], 5060).into();
         tracing::info!("no transports configured: listening on UDP and TCP {any}");
-        out.push(ListenConfig::new(Protocol::Udp, any));
-        out.push(ListenConfig::new(Protocol::Tcp, any));
+        out.push((ListenConfig::new(Protocol::Udp, any), Nat::none()));
+        out.push((ListenConfig::new(Protocol::Tcp, any), Nat::none()));
     }
     out
 }
@@ -240,7 +368,11 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
         tracing::warn!("{w}");
     }
     let http_conf = http_report.conf;
-    let listen = listeners(&config_dir, &objects, http_conf.as_ref()).await;
+    let (listen, nat): (Vec<ListenConfig>, Vec<Nat>) =
+        listeners(&config_dir, &objects, http_conf.as_ref())
+            .await
+            .into_iter()
+            .unzip();
     if listen.is_empty() && http_conf.is_none() {
         // Every configured transport was refused (the reasons are logged above): a
         // server listening on nothing would look healthy and answer nobody.
@@ -283,7 +415,13 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
         &["application/sdp"],
         &[],
     ))];
-    let endpoint = Endpoint::start(config, TransportWire(transports), services);
+    let mut endpoint = Endpoint::start(config, TransportWire::new(transports, nat), services);
+    // RFC 3263 lookups for the requests the endpoint sends (qualify, outbound
+    // registration). Without DNS configuration only numeric hosts can be reached.
+    match Resolver::from_system() {
+        Ok(resolver) => endpoint = endpoint.with_resolver(resolver),
+        Err(e) => tracing::warn!("no DNS resolver ({e}): requests can only go to IP addresses"),
+    }
 
     let pid_file = data_dir.join("switchboard.pid");
     if let Err(e) = std::fs::write(&pid_file, format!("{}\n", std::process::id())) {
@@ -343,5 +481,198 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The loopback DNS server the resolver's tests use.
+#[cfg(test)]
+#[path = "../../resolver/tests/support/mod.rs"]
+mod dns_support;
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sip_endpoint::{Destination, OutgoingRequest};
+    use tokio::net::UdpSocket;
+
+    use super::dns_support::{DnsServer, Zone};
+    use super::*;
+
+    /// The transport object's options become the NAT rules, and each listener (wildcard
+    /// binds included) finds its own.
+    #[tokio::test]
+    async fn nat_settings_come_from_the_transport_object() {
+        let t = Transport {
+            external_signaling_address: "198.51.100.7".into(),
+            external_signaling_port: 5070,
+            local_net: sorcery::value::Accum(
+                vec![sorcery::net::IpNet {
+                    addr: "10.0.0.0".parse().unwrap(),
+                    prefix: 8,
+                }]
+                .into_boxed_slice(),
+            ),
+            ..Transport::default()
+        };
+        let nat = nat_settings(&t);
+        let local: SocketAddr = "10.0.0.5:5060".parse().unwrap();
+        assert_eq!(
+            nat.address_for(local, "203.0.113.1".parse().unwrap())
+                .to_string(),
+            "198.51.100.7:5070"
+        );
+        assert_eq!(
+            nat.address_for(local, "10.2.3.4".parse().unwrap())
+                .to_string(),
+            "10.0.0.5:5060"
+        );
+        let by_name = nat_settings(&Transport {
+            external_signaling_hostname: "pbx.example.com".into(),
+            ..Transport::default()
+        });
+        assert!(by_name.rewrites_for("203.0.113.1".parse().unwrap()));
+        assert!(!nat_settings(&Transport::default()).rewrites_for("203.0.113.1".parse().unwrap()));
+
+        let listen = [
+            ListenConfig::new(Protocol::Udp, "0.0.0.0:0".parse().unwrap()),
+            ListenConfig::new(Protocol::Tcp, "127.0.0.1:0".parse().unwrap()),
+        ];
+        let (transports, _rx) = Transports::bind(&listen, TransportLimits::default())
+            .await
+            .unwrap();
+        let udp_port = transports.local_addrs()[0].1.port();
+        let wire = TransportWire::new(transports, vec![nat, Nat::none()]);
+        assert_eq!(
+            wire.transports(),
+            vec![TargetTransport::Udp, TargetTransport::Tcp]
+        );
+        let concrete = SocketAddr::new("127.0.0.1".parse().unwrap(), udp_port);
+        assert!(wire
+            .nat_of(Protocol::Udp, concrete)
+            .rewrites_for("203.0.113.1".parse().unwrap()));
+        let target = Target {
+            transport: TargetTransport::Udp,
+            addr: "127.0.0.1:5060".parse().unwrap(),
+            host: "127.0.0.1".into(),
+        };
+        let local = wire.local_for(&target).unwrap();
+        assert_eq!(local.addr, concrete);
+        let ws = Target {
+            transport: TargetTransport::Ws,
+            ..target
+        };
+        assert!(wire.local_for(&ws).is_err(), "no WebSocket in this build");
+    }
+
+    /// End to end on 127.0.0.1: the real transports, the real resolver against a
+    /// loopback DNS server whose SRV names two targets; the first never answers, so
+    /// after Timer F (64×T1, T1 = 10 ms here) the request goes to the second, with a new
+    /// branch, and its 200 is the answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn srv_failover_to_the_second_target_over_real_udp() {
+        tokio::time::timeout(Duration::from_secs(20), failover())
+            .await
+            .expect("bounded in time");
+    }
+
+    async fn failover() {
+        let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let answering = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let answering_addr = answering.local_addr().unwrap();
+        let zone = Zone::new()
+            .srv(
+                "_sip._udp.example.test",
+                10,
+                0,
+                silent.local_addr().unwrap().port(),
+                "a.example.test",
+            )
+            .srv(
+                "_sip._udp.example.test",
+                20,
+                0,
+                answering_addr.port(),
+                "b.example.test",
+            )
+            .a("a.example.test", "127.0.0.1")
+            .a("b.example.test", "127.0.0.1");
+        let dns = DnsServer::start(zone).await;
+
+        let listen = [ListenConfig::new(
+            Protocol::Udp,
+            "127.0.0.1:0".parse().unwrap(),
+        )];
+        let (transports, mut inbound) = Transports::bind(&listen, TransportLimits::default())
+            .await
+            .unwrap();
+        let ours = transports.local_addrs()[0].1;
+        let config = EndpointConfig {
+            shards: 2,
+            timers: Timers::with_t1(Duration::from_millis(10)),
+            ..EndpointConfig::default()
+        };
+        let wire = TransportWire::new(transports, vec![Nat::none()]);
+        let endpoint = Arc::new(
+            Endpoint::start(config, wire, Vec::new())
+                .with_resolver(Resolver::with_nameservers(&[dns.addr]).unwrap()),
+        );
+        let pump = Arc::clone(&endpoint);
+        tokio::spawn(async move {
+            while let Some(Inbound::Message { message, source }) = inbound.recv().await {
+                let peer = Peer::of(&message, source);
+                pump.dispatch(message, peer).await;
+            }
+        });
+        // The second target answers 200 to whatever it gets, where it came from.
+        let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65536];
+            while let Ok((n, from)) = answering.recv_from(&mut buf).await {
+                let Ok(request) = Message::parse(Bytes::copy_from_slice(&buf[..n])) else {
+                    continue;
+                };
+                let response = Message::response_to(&request, 200, None).to_bytes();
+                let _ = seen_tx.send(request);
+                let _ = answering.send_to(&response, from).await;
+            }
+        });
+
+        let request = Message::parse(Bytes::from_static(
+            b"OPTIONS sip:bob@example.test SIP/2.0\r\n\
+              From: <sip:qualify@pbx.test>;tag=f1\r\n\
+              To: <sip:bob@example.test>\r\n\
+              Call-ID: failover-1\r\n\
+              CSeq: 1 OPTIONS\r\n\
+              Content-Length: 0\r\n\r\n",
+        ))
+        .unwrap();
+        let r = endpoint
+            .send_request(OutgoingRequest::new(request).to(Destination::RequestUri))
+            .await
+            .expect("an answer from the second target");
+        assert_eq!(r.response.status(), Some(200));
+        assert_eq!(r.attempts, 2);
+        assert_eq!(r.target.addr, answering_addr);
+        assert_eq!(r.target.host, "example.test");
+
+        // The first target got the request (and its retransmissions) and said nothing;
+        // the second got a new transaction from the same sent-by.
+        let mut buf = vec![0u8; 65536];
+        let (n, _) = silent.recv_from(&mut buf).await.unwrap();
+        let first = Message::parse(Bytes::copy_from_slice(&buf[..n])).unwrap();
+        let second = seen
+            .recv()
+            .await
+            .expect("the second target saw the request");
+        for m in [&first, &second] {
+            let via = m.top_via().unwrap();
+            assert_eq!((via.host(), via.port()), ("127.0.0.1", Some(ours.port())));
+            assert_eq!(via.transport(), "UDP");
+        }
+        assert_ne!(
+            first.top_via().unwrap().branch(),
+            second.top_via().unwrap().branch()
+        );
     }
 }

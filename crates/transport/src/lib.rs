@@ -562,6 +562,38 @@ impl Transports {
         self.inner.local.clone()
     }
 
+    /// Our address for a request sent to `dest` over `protocol`: what goes into the Via
+    /// sent-by (RFC 3261 §18.1.1). For UDP it is the socket [`Transports::send_to`]
+    /// sends from (same family as `dest`, else an IPv6 one); for TCP and TLS the
+    /// listener of that protocol chosen the same way — its port, not the connection's
+    /// ephemeral one, because a server that must open a new connection for a response
+    /// opens it to the sent-by (§18.2.2). A listener bound to a wildcard address
+    /// (`0.0.0.0`, `::`) gives the address the system routes toward `dest` from,
+    /// found without sending anything (a connected, unused UDP socket).
+    ///
+    /// Fails when no listener of `protocol` can reach `dest`'s address family.
+    pub fn local_addr_for(&self, protocol: Protocol, dest: SocketAddr) -> io::Result<SocketAddr> {
+        let found = match protocol {
+            Protocol::Udp => self.inner.shared.udp_socket(None, dest).map(|(a, _)| *a),
+            p => {
+                let of = || self.inner.local.iter().filter(move |(q, _)| *q == p);
+                of().find(|(_, a)| a.is_ipv4() == dest.is_ipv4())
+                    .or_else(|| of().find(|(_, a)| a.is_ipv6()))
+                    .map(|(_, a)| *a)
+            }
+        };
+        let local = found.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                format!("no {protocol} transport can send to {dest}"),
+            )
+        })?;
+        if !local.ip().is_unspecified() {
+            return Ok(local);
+        }
+        Ok(SocketAddr::new(route_source(dest)?, local.port()))
+    }
+
     /// How many received messages were dropped because the inbound channel was full.
     pub fn dropped(&self) -> u64 {
         self.inner.shared.dropped.load(Ordering::Relaxed)
@@ -717,6 +749,23 @@ impl Transports {
             p => shared.send_stream(p, dest, host, bytes).await,
         }
     }
+}
+
+/// The source address the system would use toward `dest`: a UDP socket connected to
+/// it (which sends nothing) reports it. IPv4-mapped results are given as IPv4.
+fn route_source(dest: SocketAddr) -> io::Result<std::net::IpAddr> {
+    let any: SocketAddr = if dest.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let probe = std::net::UdpSocket::bind(any)?;
+    probe.connect(dest)?;
+    let ip = probe.local_addr()?.ip();
+    Ok(match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    })
 }
 
 async fn resolve(target: &Target) -> io::Result<SocketAddr> {

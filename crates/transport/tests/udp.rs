@@ -257,3 +257,29 @@ async fn send_to_sends_a_datagram() {
         .await;
     assert!(err.is_err());
 }
+
+#[tokio::test]
+async fn local_addr_for_names_the_listener_and_makes_wildcards_concrete() {
+    let listen = [
+        sip_transport::ListenConfig::new(Protocol::Udp, "0.0.0.0:0".parse().unwrap()),
+        sip_transport::ListenConfig::new(Protocol::Tcp, "127.0.0.1:0".parse().unwrap()),
+    ];
+    let (t, _rx) = sip_transport::Transports::bind(&listen, TransportLimits::default())
+        .await
+        .unwrap();
+    let addrs = t.local_addrs();
+    let dest: std::net::SocketAddr = "127.0.0.1:5060".parse().unwrap();
+    let udp = t.local_addr_for(Protocol::Udp, dest).unwrap();
+    assert_eq!(
+        udp.ip().to_string(),
+        "127.0.0.1",
+        "the route's source, not 0.0.0.0"
+    );
+    assert_eq!(udp.port(), addrs[0].1.port());
+    let tcp = t.local_addr_for(Protocol::Tcp, dest).unwrap();
+    assert_eq!(tcp, addrs[1].1, "the listener, not an ephemeral port");
+    assert!(
+        t.local_addr_for(Protocol::Tls, dest).is_err(),
+        "no TLS listener"
+    );
+}
