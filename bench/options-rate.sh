@@ -11,8 +11,9 @@
 # transaction (tm's t_reply, with an Allow header as the scenario checks), with as
 # many worker processes as there are cores.
 #
-# Needs sipp (Debian: sip-tester). Builds the release binary. Prints one line per
-# step and a final "best:" line; exit 1 if even the first step failed.
+# Needs sipp (Debian: sip-tester). Builds the release binary, or runs the one named
+# by SWITCHBOARD_BIN (to compare two builds back to back). Prints one line per step
+# and a final "best:" line; exit 1 if even the first step failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -61,9 +62,13 @@ KAM
     server=$!
     sleep 1
 else
-    cargo build --release -q -p switchboard
+    bin=${SWITCHBOARD_BIN:-}
+    if [[ -z $bin ]]; then
+        cargo build --release -q -p switchboard
+        bin=target/release/switchboard
+    fi
     printf '[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:%s\n' "$port" > "$work/pjsip.conf"
-    target/release/switchboard serve --config-dir "$work" --data-dir "$work/data" 2>"$work/server.log" &
+    "$bin" serve --config-dir "$work" --data-dir "$work/data" 2>"$work/server.log" &
     server=$!
     for _ in $(seq 1 50); do
         grep -q "listening on" "$work/server.log" 2>/dev/null && break
