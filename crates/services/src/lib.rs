@@ -1,0 +1,17 @@
+//! The request pipeline (spec §13 "in-serializer pipeline"): global ACL → endpoint
+//! identification → endpoint ACLs → authentication → the services (registrar,
+//! OPTIONS, and later sessions, subscriptions, MESSAGE). Each step is its own module
+//! and reads configuration only through the store.
+//!
+//! Identification and ACLs are here; authentication and the registrar plug in as
+//! they land.
+
+#![warn(missing_docs)]
+
+pub mod acl;
+pub mod identify;
+pub mod source;
+
+pub use acl::NamedAcls;
+pub use identify::{Identifier, Identifiers, IdentifySettings, RequestFacts};
+pub use source::RequestSource;

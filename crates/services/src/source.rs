@@ -1,0 +1,17 @@
+//! What the pipeline needs to know about where a request came from. A trait so the
+//! services do not depend on the transport crate's types (and tests need no sockets).
+
+use std::net::SocketAddr;
+
+/// The facts about a request's arrival that identification, ACLs and the registrar
+/// use.
+pub trait RequestSource: Clone + Send + Sync + 'static {
+    /// The packet's source address (not anything the message claims).
+    fn remote(&self) -> SocketAddr;
+    /// The Via transport token of the transport it arrived on (`UDP`, `TCP`, `TLS`,
+    /// `WS`, `WSS`).
+    fn transport(&self) -> &'static str;
+    /// Whether that transport is a connection (responses and NAT contacts go back on
+    /// it).
+    fn reliable(&self) -> bool;
+}
