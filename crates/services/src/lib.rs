@@ -10,8 +10,12 @@
 
 pub mod acl;
 pub mod identify;
+pub mod pipeline;
 pub mod source;
 
 pub use acl::NamedAcls;
 pub use identify::{Identifier, Identifiers, IdentifySettings, RequestFacts};
+pub use pipeline::{
+    AuthRequest, AuthVerdict, Authenticator, EndpointRequest, EndpointService, Pipeline,
+};
 pub use source::RequestSource;
