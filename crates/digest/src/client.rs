@@ -102,7 +102,13 @@ pub fn authorization(
     }
     let qop_auth = match challenge.qop() {
         None => false,
-        Some(list) if list.split(',').any(|q| q.trim().eq_ignore_ascii_case("auth")) => true,
+        Some(list)
+            if list
+                .split(',')
+                .any(|q| q.trim().eq_ignore_ascii_case("auth")) =>
+        {
+            true
+        }
         Some(_) => return Err(ClientError::UnsupportedQop),
     };
     if qop_auth && cnonce.is_empty() {

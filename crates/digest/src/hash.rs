@@ -127,13 +127,7 @@ pub(crate) fn response(
         ),
         None => h(
             algorithm,
-            &[
-                ha1.as_bytes(),
-                b":",
-                nonce.as_bytes(),
-                b":",
-                ha2.as_bytes(),
-            ],
+            &[ha1.as_bytes(), b":", nonce.as_bytes(), b":", ha2.as_bytes()],
         ),
     }
 }

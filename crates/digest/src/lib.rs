@@ -220,3 +220,6 @@ impl<'a> Auth<'a> {
         Some(hash::ha1(algorithm, self.username, realm, self.password))
     }
 }
+
+#[cfg(test)]
+mod tests;

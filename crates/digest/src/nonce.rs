@@ -27,6 +27,16 @@ pub enum NonceState {
     Invalid,
 }
 
+#[cfg(test)]
+thread_local! {
+    static CT_COMPARES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+pub(crate) fn ct_compares() -> usize {
+    CT_COMPARES.with(|c| c.get())
+}
+
 pub(crate) fn mac(key: &[u8; 32], secs: u64, ip: IpAddr, realm: &str) -> [u8; TAG_BYTES] {
     // `new_from_slice` only fails for key lengths HMAC cannot take; any length works.
     let Ok(mut m) = Hmac::<Sha256>::new_from_slice(key) else {
@@ -90,6 +100,8 @@ pub(crate) fn check(
         return NonceState::Invalid;
     };
     let expected = Hex::encode(&mac(key, secs, ip, realm));
+    #[cfg(test)]
+    CT_COMPARES.with(|c| c.set(c.get() + 1));
     if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
         return NonceState::Invalid;
     }
@@ -161,7 +173,10 @@ mod tests {
         let last = flipped.len() - 1;
         flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
         let flipped = String::from_utf8(flipped).unwrap();
-        assert_eq!(check(&KEY, &flipped, 1_001, 32, v6, "r"), NonceState::Invalid);
+        assert_eq!(
+            check(&KEY, &flipped, 1_001, 32, v6, "r"),
+            NonceState::Invalid
+        );
         for bad in [
             "",
             "/",
@@ -173,7 +188,11 @@ mod tests {
             "1000/0000",
             "é/é",
         ] {
-            assert_eq!(check(&KEY, bad, 1_000, 32, v6, "r"), NonceState::Invalid, "{bad}");
+            assert_eq!(
+                check(&KEY, bad, 1_000, 32, v6, "r"),
+                NonceState::Invalid,
+                "{bad}"
+            );
         }
     }
 }

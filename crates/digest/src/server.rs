@@ -189,13 +189,7 @@ impl DigestServer {
     /// One `WWW-Authenticate` value, in pjproject's parameter order and spacing (the
     /// bytes Asterisk sends, bar pjproject's doubled space after `Digest`):
     /// `Digest realm="…",nonce="…",opaque="…"[,stale=true],algorithm=…,qop="auth"`.
-    pub fn challenge(
-        &self,
-        realm: &str,
-        algorithm: Algorithm,
-        nonce: &str,
-        stale: bool,
-    ) -> String {
+    pub fn challenge(&self, realm: &str, algorithm: Algorithm, nonce: &str, stale: bool) -> String {
         let realm = quote(realm);
         let mut s = String::with_capacity(96 + realm.len() + nonce.len());
         s.push_str("Digest realm=");
@@ -276,17 +270,13 @@ impl DigestServer {
         if *realm != *auth.realm {
             return Err(Failure::RealmMismatch);
         }
-        let username = credentials
-            .username()
-            .ok_or(Failure::Missing("username"))?;
+        let username = credentials.username().ok_or(Failure::Missing("username"))?;
         if *username != *auth.username {
             return Err(Failure::UsernameMismatch);
         }
         let nonce = credentials.nonce().ok_or(Failure::Missing("nonce"))?;
         let uri = credentials.uri().ok_or(Failure::Missing("uri"))?;
-        let response = credentials
-            .response()
-            .ok_or(Failure::Missing("response"))?;
+        let response = credentials.response().ok_or(Failure::Missing("response"))?;
         let algorithm = match credentials.algorithm() {
             None => Algorithm::Md5,
             Some(a) => Algorithm::from_name(&a).ok_or(Failure::UnsupportedAlgorithm)?,
@@ -326,9 +316,9 @@ impl DigestServer {
         );
         // A response of the wrong length or not hex cannot match; the length of the
         // expected value is public (it follows from the algorithm).
-        let given = Hex::lowered(response.as_bytes(), algorithm.hex_len())
-            .ok_or(Failure::WrongResponse)?;
-        if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        let given =
+            Hex::lowered(response.as_bytes(), algorithm.hex_len()).ok_or(Failure::WrongResponse)?;
+        if ct_eq(given.as_bytes(), expected.as_bytes()) {
             Ok(state)
         } else {
             Err(Failure::WrongResponse)
@@ -368,6 +358,24 @@ impl DigestServer {
             (false, None) => Outcome::Missing,
         }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    static CT_COMPARES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many constant-time comparisons this thread made (tests check the path is used).
+#[cfg(test)]
+pub(crate) fn ct_compares() -> usize {
+    CT_COMPARES.with(|c| c.get()) + crate::nonce::ct_compares()
+}
+
+/// Compares two hex strings in time independent of where they differ.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    #[cfg(test)]
+    CT_COMPARES.with(|c| c.set(c.get() + 1));
+    bool::from(a.ct_eq(b))
 }
 
 /// [`UriCheck::SameResource`]: scheme, user, host and port for SIP/SIPS URIs, the
