@@ -221,5 +221,18 @@ impl<'a> Auth<'a> {
     }
 }
 
+/// `H(username:realm:password)` in lower-case hex: the value of a `password_digest`
+/// (`ALG:hex`) or `md5_cred` line, so a deployment can avoid keeping passwords in clear.
+pub fn password_digest(
+    algorithm: Algorithm,
+    username: &str,
+    realm: &str,
+    password: &str,
+) -> String {
+    hash::ha1(algorithm, username, realm, password)
+        .as_str()
+        .to_owned()
+}
+
 #[cfg(test)]
 mod tests;

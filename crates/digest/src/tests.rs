@@ -479,7 +479,7 @@ fn verify_request_over_several_auths() {
     // The second auth of the same realm accepts.
     let cred_b = answer(&server, &b, &b, Algorithm::Md5, 1_000);
     assert_eq!(
-        server.verify_request(&[cred_b.clone()], &auths, &r),
+        server.verify_request(std::slice::from_ref(&cred_b), &auths, &r),
         Outcome::Authenticated(1)
     );
     // The third (another realm), with a non-digest header before it.
@@ -611,4 +611,22 @@ fn client_choices_and_errors() {
         "{q}"
     );
     assert_eq!(parse(&q).username().as_deref(), Some("x\"y"));
+}
+
+#[test]
+fn password_digest_is_ha1() {
+    // MD5("Mufasa:testrealm@host.com:Circle Of Life"), RFC 2617 §3.5's H(A1).
+    assert_eq!(
+        password_digest(
+            Algorithm::Md5,
+            "Mufasa",
+            "testrealm@host.com",
+            "Circle Of Life"
+        ),
+        "939e7578ed9e3c518a452acee763bce9"
+    );
+    assert_eq!(
+        password_digest(Algorithm::Sha512_256, "u", "r", "p").len(),
+        64
+    );
 }
