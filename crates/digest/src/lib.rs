@@ -124,7 +124,7 @@ impl fmt::Display for Algorithm {
 /// `password` or, per algorithm, a precomputed `H(username:realm:password)` in hex
 /// (`password_digest`, or `md5_cred` for MD5); a digest wins over the password for
 /// its algorithm, as a configured digest is the more specific statement.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Auth<'a> {
     /// The user name the client must send (server) or sends (client).
     pub username: &'a str,
@@ -141,9 +141,23 @@ pub struct Auth<'a> {
     /// client, with the global default substituted by the caller). Empty means MD5 only,
     /// Asterisk's default.
     pub algorithms: &'a [Algorithm],
-    /// Seconds a nonce this server issued stays fresh (server only; Asterisk's 32 s
-    /// when 0).
+    /// Seconds a nonce this server issued stays fresh (server only). Taken as given, as
+    /// Asterisk does: 0 means a nonce is good only within the second it was issued.
     pub nonce_lifetime: u32,
+}
+
+impl Default for Auth<'_> {
+    /// Empty credentials, MD5 only, the 32 s nonce lifetime of Asterisk's default.
+    fn default() -> Self {
+        Auth {
+            username: "",
+            realm: "",
+            password: "",
+            digests: [None; 3],
+            algorithms: &[],
+            nonce_lifetime: 32,
+        }
+    }
 }
 
 impl<'a> Auth<'a> {
@@ -197,15 +211,6 @@ impl<'a> Auth<'a> {
     /// Whether `algorithm` is allowed.
     pub fn allows(&self, algorithm: Algorithm) -> bool {
         self.allowed().contains(&algorithm)
-    }
-
-    /// The effective nonce lifetime (32 s when unset).
-    pub fn lifetime(&self) -> u32 {
-        if self.nonce_lifetime == 0 {
-            32
-        } else {
-            self.nonce_lifetime
-        }
     }
 
     /// `H(username:realm:password)` for `algorithm`, in lower-case hex, from the digest

@@ -299,7 +299,7 @@ impl DigestServer {
         if self.uri_check == UriCheck::SameResource && !same_resource(&uri, req.uri) {
             return Err(Failure::UriMismatch);
         }
-        let state = self.check_nonce(&nonce, req.now, auth.lifetime(), req.source, auth.realm);
+        let state = self.check_nonce(&nonce, req.now, auth.nonce_lifetime, req.source, auth.realm);
         if state == NonceState::Invalid {
             return Err(Failure::BadNonce);
         }

@@ -218,6 +218,15 @@ fn stale_only_with_right_credentials() {
         server.verify(&cred, &auth, &req(1_033, "192.0.2.10")),
         Verdict::Stale
     );
+    let strict = auth.nonce_lifetime(0);
+    assert_eq!(
+        server.verify(&cred, &strict, &req(1_000, "192.0.2.10")),
+        Verdict::Ok
+    );
+    assert_eq!(
+        server.verify(&cred, &strict, &req(1_001, "192.0.2.10")),
+        Verdict::Stale
+    );
     let lenient = auth.nonce_lifetime(60);
     assert_eq!(
         server.verify(&cred, &lenient, &req(1_033, "192.0.2.10")),
