@@ -9,11 +9,13 @@
 #![warn(missing_docs)]
 
 pub mod acl;
+pub mod auth;
 pub mod identify;
 pub mod pipeline;
 pub mod source;
 
 pub use acl::NamedAcls;
+pub use auth::DigestAuthenticator;
 pub use identify::{Identifier, Identifiers, IdentifySettings, RequestFacts};
 pub use pipeline::{
     AuthRequest, AuthVerdict, Authenticator, EndpointRequest, EndpointService, Pipeline,

@@ -34,8 +34,12 @@ pub struct AuthRequest {
     pub request_uri: String,
     /// Every Authorization header value.
     pub credentials: Vec<Credentials>,
-    /// The packet's source address (stateless nonces are bound to it).
-    pub remote: IpAddr,
+    /// The packet's source address (stateless nonces are bound to its IP).
+    pub remote: SocketAddr,
+    /// The From URI as written, for the security log line.
+    pub from: String,
+    /// The Call-ID, for the security log line.
+    pub call_id: String,
 }
 
 /// Authentication's verdict.
@@ -159,7 +163,17 @@ impl<S: RequestSource> Pipeline<S> {
                 .authorization()
                 .map(|c| c.to_vec())
                 .unwrap_or_default(),
-            remote: remote.ip().to_canonical(),
+            remote,
+            from: request
+                .message
+                .from()
+                .map(|f| f.uri().as_str().to_owned())
+                .unwrap_or_default(),
+            call_id: request
+                .message
+                .call_id()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default(),
         };
 
         if is_ack {
@@ -184,10 +198,7 @@ impl<S: RequestSource> Pipeline<S> {
                         .iter()
                         .all(|ip| self.acls.permits(&settings.contact_acl, *ip))
                 {
-                    tracing::warn!(
-                        "Request from '{remote}' for endpoint '{}' does not match the endpoint ACL",
-                        endpoint.meta.id
-                    );
+                    security_failure(&auth, "Not match Endpoint ACL");
                     None
                 } else {
                     tracing::debug!(
@@ -198,15 +209,7 @@ impl<S: RequestSource> Pipeline<S> {
                 }
             }
             None => {
-                let from = facts
-                    .from
-                    .as_ref()
-                    .map(|(u, h)| format!("{u}@{h}"))
-                    .unwrap_or_default();
-                tracing::info!(
-                    "Request '{}' from '<sip:{from}>' failed for '{remote}' - No matching endpoint found",
-                    auth.method
-                );
+                security_failure(&auth, "No matching endpoint found");
                 None
             }
         };
@@ -246,6 +249,19 @@ impl<S: RequestSource> Pipeline<S> {
         }
         Handled::Declined(current.request)
     }
+}
+
+/// Logs a refused request in Asterisk's words, so that existing fail2ban filters
+/// (`Request '…' from '…' failed for '<HOST>:port' (callid: …) - <why>`) match
+/// Switchboard's log unchanged (docs/services.md).
+pub fn security_failure(request: &AuthRequest, why: &str) {
+    tracing::warn!(
+        "Request '{}' from '<{}>' failed for '{}' (callid: {}) - {why}",
+        request.method,
+        request.from,
+        request.remote,
+        request.call_id
+    );
 }
 
 /// The IP addresses written in the request's Contact URIs (host names are not
