@@ -67,7 +67,9 @@ else
         cargo build --release -q -p switchboard
         bin=target/release/switchboard
     fi
-    printf '[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:%s\n' "$port" > "$work/pjsip.conf"
+    # The anonymous endpoint answers strangers' OPTIONS without a challenge, as the
+    # Kamailio configuration does (no identification, no auth).
+    printf '[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:%s\n\n[anonymous]\ntype=endpoint\n' "$port" > "$work/pjsip.conf"
     "$bin" serve --config-dir "$work" --data-dir "$work/data" 2>"$work/server.log" &
     server=$!
     for _ in $(seq 1 50); do

@@ -21,6 +21,7 @@ mod check_config;
 mod http;
 mod http_conf;
 mod serve;
+mod services;
 
 use args::{Cli, Command, DbCommand};
 

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use asterisk_conf::FsSource;
 use bytes::Bytes;
 use sip_endpoint::{
-    BoxFuture, Endpoint, EndpointConfig, Local, Nat, Net, OptionsResponder, Resolver, Service,
-    Target, Transport as TargetTransport, Wire,
+    BoxFuture, Endpoint, EndpointConfig, Local, Nat, Net, Resolver, Target,
+    Transport as TargetTransport, Wire,
 };
-use sip_message::{Message, Method};
+use sip_message::Message;
 use sip_transaction::Timers;
 use sip_transport::route::{response_route, ResponseRoute};
 use sip_transport::{
@@ -34,6 +34,18 @@ use sorcery::types::transport::{Protocol as ConfProtocol, TlsMethod, Transport};
 struct Peer {
     source: Source,
     route: ResponseRoute,
+}
+
+impl sip_services::RequestSource for Peer {
+    fn remote(&self) -> SocketAddr {
+        self.source.remote
+    }
+    fn transport(&self) -> &'static str {
+        self.source.protocol.as_str()
+    }
+    fn reliable(&self) -> bool {
+        self.source.protocol.is_reliable()
+    }
 }
 
 impl Peer {
@@ -410,11 +422,13 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
         timers: timers(&objects).await,
         ..EndpointConfig::default()
     };
-    let services: Vec<Arc<dyn Service<Peer>>> = vec![Arc::new(OptionsResponder::new(
-        &[Method::Options],
-        &["application/sdp"],
-        &[],
-    ))];
+    let services = match crate::services::build::<Peer>(&config_dir, &objects).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot start the request pipeline: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let mut endpoint = Endpoint::start(config, TransportWire::new(transports, nat), services);
     // RFC 3263 lookups for the requests the endpoint sends (qualify, outbound
     // registration). Without DNS configuration only numeric hosts can be reached.

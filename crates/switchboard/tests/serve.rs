@@ -18,7 +18,8 @@ fn start(tag: &str) -> Server {
         dir.join("pjsip.conf"),
         format!(
             "[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n\
-             [tcp]\ntype=transport\nprotocol=tcp\nbind=127.0.0.1:{port}\n"
+             [tcp]\ntype=transport\nprotocol=tcp\nbind=127.0.0.1:{port}\n\n{}",
+            support::ANONYMOUS
         ),
     )
     .expect("write pjsip.conf");

@@ -35,7 +35,8 @@ fn start() -> (Server, RootCertStore, u16) {
              [tls-missing]\ntype=transport\nprotocol=tls\nbind=127.0.0.1:{other1}\n\
              cert_file=missing.pem\npriv_key_file={key}\n\n\
              [tls-old]\ntype=transport\nprotocol=tls\nbind=127.0.0.1:{other2}\n\
-             method=tlsv1\ncert_file=cert.pem\npriv_key_file={key}\n"
+             method=tlsv1\ncert_file=cert.pem\npriv_key_file={key}\n\n{}",
+            support::ANONYMOUS
         ),
     )
     .expect("write pjsip.conf");

@@ -53,7 +53,8 @@ fn start(tag: &str, https: Option<u16>) -> (Server, u16, RootCertStore) {
         format!(
             "[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{udp}\n\n\
              [ws]\ntype=transport\nprotocol=ws\nbind=0.0.0.0\n\n\
-             [wss]\ntype=transport\nprotocol=wss\nbind=0.0.0.0\n"
+             [wss]\ntype=transport\nprotocol=wss\nbind=0.0.0.0\n\n{}",
+            support::ANONYMOUS
         ),
     )
     .expect("write pjsip.conf");

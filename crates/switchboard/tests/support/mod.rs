@@ -9,6 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// An endpoint that takes every request no other endpoint claims, without
+/// authentication (spec §8.5): what a configuration needs for strangers' OPTIONS to
+/// be answered 200 — without one, the server challenges them (401), as Asterisk does.
+pub const ANONYMOUS: &str = "[anonymous]\ntype=endpoint\n";
+
 /// A port free for both UDP and TCP on 127.0.0.1 at the time of asking.
 pub fn free_port() -> u16 {
     for _ in 0..50 {
@@ -86,7 +91,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server and waits until it answers OPTIONS over UDP (at most 10 s).
+    /// Starts the server and waits until it answers OPTIONS over UDP, whatever the
+    /// answer (at most 10 s).
     pub fn start(dir: PathBuf, udp_port: u16) -> Server {
         let log = std::fs::File::create(dir.join("stderr.log")).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
@@ -135,7 +141,9 @@ impl Server {
             let _ = sock.send_to(req.as_bytes(), self.addr());
             let mut buf = [0u8; 4096];
             if let Ok((len, _)) = sock.recv_from(&mut buf) {
-                if buf[..len].starts_with(b"SIP/2.0 200") {
+                // Any answer means it is up (a configuration without an anonymous
+                // endpoint challenges the probe: 401).
+                if buf[..len].starts_with(b"SIP/2.0 ") {
                     return;
                 }
             }

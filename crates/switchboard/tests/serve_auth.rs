@@ -1,0 +1,166 @@
+//! The whole server challenges (spec §7, §8.5): without an anonymous endpoint a
+//! stranger's request gets 401, an endpoint with `auth` gets 401 until it answers the
+//! challenge, and a wrong password looks exactly like an unknown user — a fresh 401,
+//! and a log line fail2ban's asterisk filter matches.
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use sip_digest::{authorization, Algorithm, Auth};
+use sip_message::Message;
+
+mod support;
+use support::{config_dir, free_port, Server};
+
+fn start() -> Server {
+    let port = free_port();
+    let dir = config_dir("auth");
+    std::fs::write(
+        dir.join("pjsip.conf"),
+        format!(
+            "[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n\
+             [alice]\ntype=endpoint\nauth=alice-auth\n\n\
+             [alice-auth]\ntype=auth\nusername=alice\npassword=secret\n\n\
+             [open]\ntype=endpoint\n"
+        ),
+    )
+    .expect("write pjsip.conf");
+    Server::start(dir, port)
+}
+
+fn options(user: &str, call_id: &str, cseq: u32, me: u16, authz: Option<&str>) -> String {
+    let authz = authz
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "OPTIONS sip:127.0.0.1 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK{call_id}{cseq};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:{user}@127.0.0.1>;tag=t{call_id}\r\n\
+         To: <sip:{user}@127.0.0.1>\r\n\
+         Call-ID: {call_id}\r\n\
+         CSeq: {cseq} OPTIONS\r\n{authz}\
+         Content-Length: 0\r\n\r\n"
+    )
+}
+
+struct Client {
+    sock: UdpSocket,
+    server: std::net::SocketAddr,
+}
+
+impl Client {
+    fn new(server: &Server) -> Client {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
+        sock.set_read_timeout(Some(Duration::from_secs(3))).ok();
+        Client {
+            sock,
+            server: server.addr(),
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.sock.local_addr().expect("addr").port()
+    }
+
+    fn ask(&self, request: &str) -> Message {
+        self.sock
+            .send_to(request.as_bytes(), self.server)
+            .expect("send");
+        let mut buf = vec![0u8; 65536];
+        let (n, _) = self.sock.recv_from(&mut buf).expect("an answer within 3 s");
+        buf.truncate(n);
+        Message::parse(buf).expect("the answer parses")
+    }
+}
+
+/// The challenge of a 401, with its nonce blanked, for comparing two 401s.
+fn challenge_shape(m: &Message) -> Vec<String> {
+    m.www_authenticate()
+        .expect("WWW-Authenticate decodes")
+        .iter()
+        .map(|c| {
+            c.params()
+                .filter(|(k, _)| *k != "nonce")
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}
+
+fn answer(m: &Message, password: &str) -> String {
+    let challenge = m.www_authenticate().expect("challenge")[0].clone();
+    let creds = Auth::new("alice", "asterisk")
+        .password(password)
+        .algorithms(&Algorithm::ALL);
+    authorization(
+        &challenge,
+        &creds,
+        "OPTIONS",
+        "sip:127.0.0.1",
+        "0a4f113b",
+        1,
+    )
+    .expect("answer")
+}
+
+#[test]
+fn challenges_success_and_failures_look_the_same_on_the_wire() {
+    let server = start();
+    let c = Client::new(&server);
+    let me = c.port();
+
+    // A stranger: challenged (no anonymous endpoint).
+    let stranger = c.ask(&options("mallory", "a1", 1, me, None));
+    assert_eq!(stranger.status(), Some(401), "{stranger:?}");
+    let shape = challenge_shape(&stranger);
+    assert_eq!(shape.len(), 1, "one challenge: {shape:?}");
+    assert!(
+        shape[0].starts_with("realm=\"asterisk\",opaque=")
+            && shape[0].ends_with(",algorithm=MD5,qop=\"auth\""),
+        "{shape:?}"
+    );
+
+    // alice: challenged, then let in with the right password.
+    let first = c.ask(&options("alice", "a2", 1, me, None));
+    assert_eq!(first.status(), Some(401));
+    assert_eq!(challenge_shape(&first), challenge_shape(&stranger));
+    let ok = c.ask(&options(
+        "alice",
+        "a2",
+        2,
+        me,
+        Some(&answer(&first, "secret")),
+    ));
+    assert_eq!(ok.status(), Some(200), "{ok:?}");
+
+    // A wrong password: a fresh 401 like the stranger's, and the log line.
+    let wrong = c.ask(&options(
+        "alice",
+        "a3",
+        2,
+        me,
+        Some(&answer(&first, "guess")),
+    ));
+    assert_eq!(wrong.status(), Some(401));
+    assert_eq!(challenge_shape(&wrong), challenge_shape(&stranger));
+    // An endpoint without auth needs no credentials.
+    let open = c.ask(&options("open", "a4", 1, me, None));
+    assert_eq!(open.status(), Some(200));
+
+    let log = server.log();
+    assert!(
+        log.contains(&format!(
+            "Request 'OPTIONS' from '<sip:alice@127.0.0.1>' failed for '127.0.0.1:{me}' (callid: a3) - Failed to authenticate"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "Request 'OPTIONS' from '<sip:mallory@127.0.0.1>' failed for '127.0.0.1:{me}' (callid: a1) - No matching endpoint found"
+        )),
+        "{log}"
+    );
+    assert_eq!(server.stop(), Some(0));
+}
