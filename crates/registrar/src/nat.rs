@@ -256,7 +256,8 @@ mod tests {
             r.as_str(),
             "sip:a@198.51.100.1:1234;transport=tcp;x-ast-orig-host=10.0.0.2"
         );
-        assert_eq!(restore_orig_host(&r), "sip:a@10.0.0.2");
+        // Only host:port is restored (spec §6.8); the transport stays as rewritten.
+        assert_eq!(restore_orig_host(&r), "sip:a@10.0.0.2;transport=tcp");
         let u = SipUri::parse("sip:a@x.invalid;transport=ws").unwrap();
         let r = rewrite_contact_uri(&u, &src("198.51.100.1:1234", TransportKind::Wss));
         assert_eq!(
