@@ -38,11 +38,20 @@ fn main() {
     let live = s.bytes_allocated as i64 - s.bytes_deallocated as i64;
     let allocs = s.allocations as i64 - s.deallocations as i64;
     println!("contacts: {}", loc.stats().contacts);
-    println!("insert: {:.0} ns/contact", took.as_nanos() as f64 / n as f64);
+    println!(
+        "insert: {:.0} ns/contact",
+        took.as_nanos() as f64 / n as f64
+    );
     println!("heap (requested): {:.0} B/contact", live as f64 / n as f64);
-    println!("live allocations: {:.2} per contact", allocs as f64 / n as f64);
+    println!(
+        "live allocations: {:.2} per contact",
+        allocs as f64 / n as f64
+    );
     if let (Some(a), Some(b)) = (rss0, rss_bytes()) {
-        println!("resident growth: {:.0} B/contact", (b.saturating_sub(a)) as f64 / n as f64);
+        println!(
+            "resident growth: {:.0} B/contact",
+            (b.saturating_sub(a)) as f64 / n as f64
+        );
     }
     let t = Instant::now();
     let mut found = 0;

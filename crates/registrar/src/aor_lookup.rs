@@ -173,14 +173,13 @@ mod tests {
     #[test]
     fn errors_403_416_404() {
         let q = query(&[]);
-        assert_eq!(
-            find_aor(&req("<sip:a@b>", None), &q).unwrap_err().code,
-            403
-        );
+        assert_eq!(find_aor(&req("<sip:a@b>", None), &q).unwrap_err().code, 403);
         let aors = [Text::from("a")];
         let q = query(&aors);
         assert_eq!(
-            find_aor(&req("<tel:+15551234>", None), &q).unwrap_err().code,
+            find_aor(&req("<tel:+15551234>", None), &q)
+                .unwrap_err()
+                .code,
             416
         );
         let e = find_aor(&req("<sip:b@h>", None), &q).unwrap_err();
@@ -191,7 +190,8 @@ mod tests {
     fn auth_username_when_allowed() {
         let aors = [Text::from("101")];
         let mut q = query(&aors);
-        let auth = r#"Digest username="101", realm="asterisk", nonce="n", uri="sip:x", response="r""#;
+        let auth =
+            r#"Digest username="101", realm="asterisk", nonce="n", uri="sip:x", response="r""#;
         let r = req("<sip:front@example.com>", Some(auth));
         assert_eq!(find_aor(&r, &q).unwrap_err().code, 404);
         q.by_auth_username = true;

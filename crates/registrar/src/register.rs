@@ -109,7 +109,10 @@ fn decide(r: &Registration<'_>) -> Result<Decision, Reply> {
             .supported()
             .map_err(|e| Reply::error(400, format!("Bad Supported header: {e}")))?;
         if !supported.iter().any(|t| t.eq_ignore_ascii_case("path")) {
-            return Err(Reply::error(420, "Bad Extension: Path needs Supported: path"));
+            return Err(Reply::error(
+                420,
+                "Bad Extension: Path needs Supported: path",
+            ));
         }
     }
     let path_text = path
@@ -277,7 +280,10 @@ fn wanted_contacts(
         .request
         .contacts()
         .map_err(|e| Reply::error(400, format!("Bad Contact header: {e}")))?;
-    if contacts.iter().any(|c| matches!(c, ContactHeader::Wildcard)) {
+    if contacts
+        .iter()
+        .any(|c| matches!(c, ContactHeader::Wildcard))
+    {
         if contacts.len() != 1 {
             return Err(Reply::error(
                 400,
@@ -338,7 +344,10 @@ fn record(r: &Registration<'_>, id: Text, w: &Wanted, path: &str) -> Contact {
     let req = r.request;
     let (via_addr, via_port) = match req.via().ok().and_then(|v| v.last()) {
         Some(v) => (
-            v.host().trim_start_matches('[').trim_end_matches(']').to_owned(),
+            v.host()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
             v.port().unwrap_or(0),
         ),
         None => (String::new(), 0),
@@ -393,7 +402,10 @@ fn ok_reply(
             Ok(u) => restore_orig_host(&u).into_owned(),
             Err(_) => c.uri.to_string(),
         };
-        headers.push((HeaderKind::Contact, format!("<{shown}>;expires={remaining}")));
+        headers.push((
+            HeaderKind::Contact,
+            format!("<{shown}>;expires={remaining}"),
+        ));
     }
     for s in r.aor.contact.iter() {
         if SipUri::parse(s).is_ok() {

@@ -58,8 +58,5 @@ impl Reply {
 /// Request text echoed in a reason phrase, cut short and without control characters
 /// (a reason phrase must stay on its line).
 pub(crate) fn printable(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .take(64)
-        .collect()
+    s.chars().filter(|c| !c.is_control()).take(64).collect()
 }

@@ -1,6 +1,8 @@
 //! The location service: lookups, status, expiry order.
 
-use sip_registrar::{ChangeKind, ChangeReason, Change, ContactStatus, Location, dynamic_contact_id};
+use sip_registrar::{
+    dynamic_contact_id, Change, ChangeKind, ChangeReason, ContactStatus, Location,
+};
 use sorcery::object::Meta;
 use sorcery::types::Contact;
 
@@ -54,7 +56,10 @@ fn explicit_ids_survive() {
     c.meta.id = "alice;@legacy-id".into();
     loc.load(&c, ContactStatus::Reachable);
     assert_eq!(loc.contacts("alice", 0)[0].contact, c);
-    assert_eq!(loc.remove("alice;@legacy-id").map(|c| c.uri), Some("sip:alice@10.0.0.1".into()));
+    assert_eq!(
+        loc.remove("alice;@legacy-id").map(|c| c.uri),
+        Some("sip:alice@10.0.0.1".into())
+    );
     assert_eq!(loc.stats().contacts, 0);
 }
 
@@ -69,7 +74,10 @@ fn update_keeps_status_and_reschedules() {
         ..add(contact("alice", "sip:alice@10.0.0.1", 900))
     }]);
     assert_eq!(loc.next_expiry(), Some(900));
-    assert_eq!(loc.contacts("alice", 0)[0].status, ContactStatus::Unreachable);
+    assert_eq!(
+        loc.contacts("alice", 0)[0].status,
+        ContactStatus::Unreachable
+    );
     assert!(loc.expire(899).is_empty());
     assert_eq!(loc.expire(900).len(), 1);
     assert_eq!(loc.next_expiry(), None);
@@ -82,8 +90,16 @@ fn expiry_in_time_order_across_shards() {
     for i in 0..200u64 {
         // Times interleave across AORs and shards; two bindings per AOR.
         let aor = format!("u{i}");
-        changes.push(add(contact(&aor, &format!("sip:{aor}@10.0.0.1"), 1000 + (i * 37) % 200)));
-        changes.push(add(contact(&aor, &format!("sip:{aor}@10.0.0.2"), 1000 + (i * 91) % 200)));
+        changes.push(add(contact(
+            &aor,
+            &format!("sip:{aor}@10.0.0.1"),
+            1000 + (i * 37) % 200,
+        )));
+        changes.push(add(contact(
+            &aor,
+            &format!("sip:{aor}@10.0.0.2"),
+            1000 + (i * 91) % 200,
+        )));
     }
     loc.apply(&changes);
     assert_eq!(loc.stats().contacts, 400);
@@ -99,7 +115,9 @@ fn expiry_in_time_order_across_shards() {
         all.extend(got);
     }
     assert_eq!(all.len(), 400);
-    assert!(all.windows(2).all(|w| w[0].expiration_time <= w[1].expiration_time));
+    assert!(all
+        .windows(2)
+        .all(|w| w[0].expiration_time <= w[1].expiration_time));
     assert_eq!(loc.stats(), Default::default());
 }
 

@@ -135,7 +135,11 @@ fn add_stores_every_field() {
 fn expires_remaining_in_the_200_is_exact() {
     let a = aor(1);
     let mut r = Run::new(&a);
-    r.current = vec![bound("sip:alice@10.0.0.2:5062", NOW + 1000, ContactStatus::Reachable)];
+    r.current = vec![bound(
+        "sip:alice@10.0.0.2:5062",
+        NOW + 1000,
+        ContactStatus::Reachable,
+    )];
     // A query 1000 s before expiry shows 1000, not 999 (Asterisk's truncation).
     let d = r.go(&req(&[]));
     assert_eq!(contacts(&d), ["<sip:alice@10.0.0.2:5062>;expires=1000"]);
@@ -146,10 +150,17 @@ fn refresh_updates_and_recopies() {
     let mut a = aor(1);
     a.qualify_frequency = 30;
     let mut r = Run::new(&a);
-    r.current = vec![bound("sip:alice@10.0.0.2:5062", NOW + 10, ContactStatus::Reachable)];
+    r.current = vec![bound(
+        "sip:alice@10.0.0.2:5062",
+        NOW + 10,
+        ContactStatus::Reachable,
+    )];
     let old_id = r.current[0].contact.meta.id.clone();
     assert_eq!(r.current[0].contact.qualify_frequency, 0);
-    let d = r.go(&req(&["Contact: <sip:alice@10.0.0.2:5062>", "Expires: 600"]));
+    let d = r.go(&req(&[
+        "Contact: <sip:alice@10.0.0.2:5062>",
+        "Expires: 600",
+    ]));
     assert_eq!(d.reply.code, 200);
     assert_eq!(d.changes.len(), 1);
     let ch = &d.changes[0];
@@ -157,14 +168,23 @@ fn refresh_updates_and_recopies() {
     assert_eq!(ch.contact.meta.id, old_id);
     assert_eq!(ch.contact.expiration_time, NOW + 600);
     assert_eq!(ch.contact.qualify_frequency, 30);
-    assert_eq!(d.reply.header_values(HeaderKind::Expires).collect::<Vec<_>>(), ["600"]);
+    assert_eq!(
+        d.reply
+            .header_values(HeaderKind::Expires)
+            .collect::<Vec<_>>(),
+        ["600"]
+    );
 }
 
 #[test]
 fn refresh_matches_by_rfc3261_uri_equality() {
     let a = aor(1);
     let mut r = Run::new(&a);
-    r.current = vec![bound("sip:alice@Host.Example:5062;a=1;b=2", NOW + 10, ContactStatus::Unknown)];
+    r.current = vec![bound(
+        "sip:alice@Host.Example:5062;a=1;b=2",
+        NOW + 10,
+        ContactStatus::Unknown,
+    )];
     let d = r.go(&req(&["Contact: <sip:alice@host.example:5062;b=2;a=1>"]));
     assert_eq!(d.reply.code, 200, "{:?}", d.reply);
     assert_eq!(d.changes[0].kind, ChangeKind::Update);
@@ -196,7 +216,12 @@ fn unknown_contact_with_zero_is_ignored() {
     assert_eq!(d.reply.code, 200);
     assert!(d.changes.is_empty());
     assert_eq!(d.ignored, ["sip:alice@10.9.9.9"]);
-    assert_eq!(d.reply.header_values(HeaderKind::Expires).collect::<Vec<_>>(), ["0"]);
+    assert_eq!(
+        d.reply
+            .header_values(HeaderKind::Expires)
+            .collect::<Vec<_>>(),
+        ["0"]
+    );
 }
 
 #[test]
@@ -222,7 +247,11 @@ fn wildcard_without_zero_or_with_others_is_400() {
     // No Expires: the default applies, which is not 0.
     assert_eq!(r.go(&req(&["Contact: *"])).reply.code, 400);
     assert_eq!(r.go(&req(&["Contact: *", "Expires: 60"])).reply.code, 400);
-    let d = r.go(&req(&["Contact: <sip:alice@10.0.0.2>", "Contact: *", "Expires: 0"]));
+    let d = r.go(&req(&[
+        "Contact: <sip:alice@10.0.0.2>",
+        "Contact: *",
+        "Expires: 0",
+    ]));
     assert_eq!(d.reply.code, 400);
     assert!(d.changes.is_empty());
     let d = r.go(&req(&["Contact: *, <sip:alice@10.0.0.2>", "Expires: 0"]));
@@ -256,14 +285,31 @@ fn clamping_min_max_default() {
     let a = aor(5);
     let r = Run::new(&a);
     let exp = |d: &Decision| d.changes[0].expires_in;
-    assert_eq!(exp(&r.go(&req(&["Contact: <sip:a@1.1.1.1>;expires=5"]))), 60);
-    assert_eq!(exp(&r.go(&req(&["Contact: <sip:a@1.1.1.1>;expires=86400"]))), 7200);
+    assert_eq!(
+        exp(&r.go(&req(&["Contact: <sip:a@1.1.1.1>;expires=5"]))),
+        60
+    );
+    assert_eq!(
+        exp(&r.go(&req(&["Contact: <sip:a@1.1.1.1>;expires=86400"]))),
+        7200
+    );
     assert_eq!(exp(&r.go(&req(&["Contact: <sip:a@1.1.1.1>"]))), 3600);
-    assert_eq!(exp(&r.go(&req(&["Contact: <sip:a@1.1.1.1>", "Expires: 120"]))), 120);
+    assert_eq!(
+        exp(&r.go(&req(&["Contact: <sip:a@1.1.1.1>", "Expires: 120"]))),
+        120
+    );
     // The parameter wins over the header, and the 200's Expires shows the clamped header.
-    let d = r.go(&req(&["Contact: <sip:a@1.1.1.1>;expires=900", "Expires: 10"]));
+    let d = r.go(&req(&[
+        "Contact: <sip:a@1.1.1.1>;expires=900",
+        "Expires: 10",
+    ]));
     assert_eq!(exp(&d), 900);
-    assert_eq!(d.reply.header_values(HeaderKind::Expires).collect::<Vec<_>>(), ["60"]);
+    assert_eq!(
+        d.reply
+            .header_values(HeaderKind::Expires)
+            .collect::<Vec<_>>(),
+        ["60"]
+    );
     assert_eq!(contacts(&d), ["<sip:a@1.1.1.1>;expires=900"]);
 }
 
@@ -279,7 +325,11 @@ fn max_contacts_zero_is_403() {
 fn max_contacts_reached_is_403_and_nothing_changes() {
     let a = aor(1);
     let mut r = Run::new(&a);
-    r.current = vec![bound("sip:alice@10.0.0.2", NOW + 100, ContactStatus::Unreachable)];
+    r.current = vec![bound(
+        "sip:alice@10.0.0.2",
+        NOW + 100,
+        ContactStatus::Unreachable,
+    )];
     let d = r.go(&req(&["Contact: <sip:alice@10.0.0.3>"]));
     assert_eq!(d.reply.code, 403);
     assert!(d.reply.reason.contains("maximum configured contacts"));
@@ -312,7 +362,10 @@ fn remove_existing_replaces_the_soonest_expiring() {
     assert_eq!(del, [("sip:alice@10.0.0.3", ChangeReason::RemoveExisting)]);
     assert_eq!(
         contacts(&d),
-        ["<sip:alice@10.0.0.2>;expires=500", "<sip:alice@10.0.0.4>;expires=3600"]
+        [
+            "<sip:alice@10.0.0.2>;expires=500",
+            "<sip:alice@10.0.0.4>;expires=3600"
+        ]
     );
     // More new contacts than max_contacts cannot fit even by removing everything.
     let d = r.go(&req(&[
@@ -362,12 +415,21 @@ fn remove_unavailable_deletes_unreachable_soonest_first() {
         .filter(|c| c.kind == ChangeKind::Delete)
         .map(|c| (&*c.contact.uri, c.reason))
         .collect();
-    assert_eq!(del, [("sip:alice@10.0.0.4", ChangeReason::RemoveUnavailable)]);
+    assert_eq!(
+        del,
+        [("sip:alice@10.0.0.4", ChangeReason::RemoveUnavailable)]
+    );
     // Two new contacts need two unavailable ones removed: both go.
-    let d = r.go(&req(&["Contact: <sip:alice@10.0.0.5>", "Contact: <sip:alice@10.0.0.6>"]));
+    let d = r.go(&req(&[
+        "Contact: <sip:alice@10.0.0.5>",
+        "Contact: <sip:alice@10.0.0.6>",
+    ]));
     assert_eq!(d.reply.code, 200);
     assert_eq!(
-        d.changes.iter().filter(|c| c.reason == ChangeReason::RemoveUnavailable).count(),
+        d.changes
+            .iter()
+            .filter(|c| c.reason == ChangeReason::RemoveUnavailable)
+            .count(),
         2
     );
     // Three would need removing the reachable one too: refused, nothing removed.
@@ -384,8 +446,11 @@ fn remove_unavailable_deletes_unreachable_soonest_first() {
 fn static_contacts_never_count_and_are_never_removed() {
     let mut a = aor(1);
     a.contact = Accum(
-        vec![Text::from("sip:alice@static1.example"), Text::from("sip:alice@static2.example")]
-            .into_boxed_slice(),
+        vec![
+            Text::from("sip:alice@static1.example"),
+            Text::from("sip:alice@static2.example"),
+        ]
+        .into_boxed_slice(),
     );
     let r = Run::new(&a);
     let d = r.go(&req(&["Contact: <sip:alice@10.0.0.2>"]));
@@ -414,7 +479,12 @@ fn non_sip_contacts_are_skipped_and_long_ones_refused() {
     assert_eq!(d.changes.len(), 1);
     let long = format!("Contact: <sip:alice@10.0.0.2;x={}>", "a".repeat(600));
     assert_eq!(r.go(&req(&[&long])).reply.code, 400);
-    assert_eq!(r.go(&req(&["Contact: <sip:a@1.1.1.1>;expires=abc"])).reply.code, 400);
+    assert_eq!(
+        r.go(&req(&["Contact: <sip:a@1.1.1.1>;expires=abc"]))
+            .reply
+            .code,
+        400
+    );
 }
 
 #[test]
@@ -444,7 +514,12 @@ fn path_needs_support_path_and_supported() {
         "<sip:edge.example;lr>,<sip:core.example;lr>"
     );
     assert_eq!(d.reply.header_values(HeaderKind::Path).count(), 2);
-    assert_eq!(d.reply.header_values(HeaderKind::Supported).collect::<Vec<_>>(), ["path"]);
+    assert_eq!(
+        d.reply
+            .header_values(HeaderKind::Supported)
+            .collect::<Vec<_>>(),
+        ["path"]
+    );
 }
 
 #[test]
@@ -452,7 +527,9 @@ fn rewrite_contact_records_orig_host_and_shows_it_back() {
     let a = aor(2);
     let mut r = Run::new(&a);
     r.rewrite = true;
-    let d = r.go(&req(&["Contact: <sip:alice@10.0.0.2:5062;transport=udp>;expires=300"]));
+    let d = r.go(&req(&[
+        "Contact: <sip:alice@10.0.0.2:5062;transport=udp>;expires=300",
+    ]));
     assert_eq!(d.reply.code, 200);
     assert_eq!(
         &*d.changes[0].contact.uri,
@@ -464,7 +541,9 @@ fn rewrite_contact_records_orig_host_and_shows_it_back() {
         contact: d.changes[0].contact.clone(),
         status: ContactStatus::NonQualified,
     }];
-    let d2 = r.go(&req(&["Contact: <sip:alice@10.0.0.2:5062;transport=udp>;expires=300"]));
+    let d2 = r.go(&req(&[
+        "Contact: <sip:alice@10.0.0.2:5062;transport=udp>;expires=300",
+    ]));
     assert_eq!(d2.changes[0].kind, ChangeKind::Update);
 }
 
@@ -477,11 +556,16 @@ fn rewrite_contact_applies_to_every_contact_and_sets_prune_on_boot_on_tcp() {
         addr: "203.0.113.5:40321".parse().unwrap(),
         transport: TransportKind::Tcp,
     };
-    let d = r.go(&req(&["Contact: <sip:alice@10.0.0.2>, <sip:alice2@10.0.0.2>"]));
+    let d = r.go(&req(&[
+        "Contact: <sip:alice@10.0.0.2>, <sip:alice2@10.0.0.2>",
+    ]));
     assert_eq!(d.reply.code, 200);
     assert_eq!(d.changes.len(), 2);
     for c in &d.changes {
-        assert!(c.contact.uri.contains("@203.0.113.5:40321;transport=tcp;x-ast-orig-host=10.0.0.2"));
+        assert!(c
+            .contact
+            .uri
+            .contains("@203.0.113.5:40321;transport=tcp;x-ast-orig-host=10.0.0.2"));
         assert!(c.contact.prune_on_boot);
     }
 }
@@ -502,7 +586,9 @@ fn decisions_apply_to_the_location_service() {
     let a = aor(3);
     let loc = Location::new();
     let mut r = Run::new(&a);
-    let d = r.go(&req(&["Contact: <sip:alice@10.0.0.2>, <sip:alice@10.0.0.3>;expires=60"]));
+    let d = r.go(&req(&[
+        "Contact: <sip:alice@10.0.0.2>, <sip:alice@10.0.0.3>;expires=60",
+    ]));
     loc.apply(&d.changes);
     r.current = loc.contacts("alice", NOW);
     assert_eq!(r.current.len(), 2);
@@ -527,6 +613,10 @@ fn garbage_never_panics() {
         "Path: nonsense",
     ] {
         let d = r.go(&req(&[bad]));
-        assert!(d.reply.code == 200 || d.reply.code == 400, "{bad}: {:?}", d.reply);
+        assert!(
+            d.reply.code == 200 || d.reply.code == 400,
+            "{bad}: {:?}",
+            d.reply
+        );
     }
 }

@@ -19,6 +19,9 @@ use crate::status::ContactStatus;
 const QUALIFY_2XX_ONLY: u8 = 1;
 const AUTHENTICATE_QUALIFY: u8 = 2;
 const PRUNE_ON_BOOT: u8 = 4;
+/// The endpoint is named like the AOR (the usual `[101]` endpoint + `[101]` aor), so
+/// the name is not stored twice.
+const ENDPOINT_IS_AOR: u8 = 8;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Binding {
@@ -77,12 +80,18 @@ impl Binding {
         if c.prune_on_boot {
             flags |= PRUNE_ON_BOOT;
         }
+        let endpoint = if c.endpoint.as_str() == aor && !aor.is_empty() {
+            flags |= ENDPOINT_IS_AOR;
+            None
+        } else {
+            interner.intern(&c.endpoint)
+        };
         let timeout_ms = (c.qualify_timeout * 1000.0).round();
         Binding {
             text: text.into_boxed_str(),
             ends,
             expires_at: c.expiration_time,
-            endpoint: interner.intern(&c.endpoint),
+            endpoint,
             user_agent: interner.intern(&c.user_agent),
             reg_server: interner.intern(&c.reg_server),
             outbound_proxy: interner.intern(&c.outbound_proxy),
@@ -159,7 +168,11 @@ impl Binding {
             via_addr: Text::from(self.part(2)),
             via_port: self.via_port,
             call_id: Text::from(self.part(1)),
-            endpoint: text(&self.endpoint),
+            endpoint: if self.flags & ENDPOINT_IS_AOR != 0 {
+                Text::from(aor)
+            } else {
+                text(&self.endpoint)
+            },
             prune_on_boot: self.flags & PRUNE_ON_BOOT != 0,
         }
     }

@@ -33,8 +33,9 @@ const DEFAULT_SHARDS: usize = 64;
 
 #[derive(Default)]
 struct Shard {
-    /// AOR name → its bindings, sorted by URI text.
-    aors: HashMap<Arc<str>, Vec<Binding>, RandomState>,
+    /// AOR name → its bindings, sorted by URI text. A boxed slice, not a `Vec`: most
+    /// AORs hold one binding, and the slice saves the capacity word and any slack.
+    aors: HashMap<Arc<str>, Box<[Binding]>, RandomState>,
     /// (expiration time, AOR) for every AOR with a binding expiring then.
     expiry: BTreeSet<(u64, Arc<str>)>,
     /// Shared strings (endpoint, User-Agent, reg_server, outbound_proxy).
@@ -91,9 +92,12 @@ impl Shard {
         if index >= list.len() {
             return None;
         }
-        let b = list.remove(index);
-        if list.is_empty() {
+        let mut v = std::mem::take(list).into_vec();
+        let b = v.remove(index);
+        if v.is_empty() {
             self.aors.remove(aor);
+        } else {
+            *list = v.into_boxed_slice();
         }
         self.contacts -= 1;
         self.unschedule(aor, b.expires_at);
@@ -110,20 +114,26 @@ impl Shard {
             .and_then(|v| v.iter().position(|b| b.id(aor) == id));
         let status = match (status, old) {
             (Some(s), _) => s,
-            (None, Some(i)) => self.aors.get(&key).and_then(|v| v.get(i)).map_or(ContactStatus::NonQualified, Binding::status),
+            (None, Some(i)) => self
+                .aors
+                .get(&key)
+                .and_then(|v| v.get(i))
+                .map_or(ContactStatus::NonQualified, Binding::status),
             (None, None) => ContactStatus::NonQualified,
         };
         if let Some(i) = old {
             self.remove_at(&key, i);
         }
         let b = Binding::new(aor, contact, status, &mut self.strings);
+        // (the interner is per shard, so shared strings cost one allocation per shard)
         if b.expires_at != 0 {
             self.expiry.insert((b.expires_at, key.clone()));
         }
         let list = self.aors.entry(key).or_default();
-        let at = list.partition_point(|x| x.uri() <= b.uri());
-        list.insert(at, b);
-        list.shrink_to_fit();
+        let mut v = std::mem::take(list).into_vec();
+        let at = v.partition_point(|x| x.uri() <= b.uri());
+        v.insert(at, b);
+        *list = v.into_boxed_slice();
         self.contacts += 1;
     }
 
@@ -190,7 +200,7 @@ impl Location {
 
     /// How many bindings the AOR has (expired ones not yet collected included).
     pub fn count(&self, aor: &str) -> usize {
-        self.shard(aor).aors.get(aor).map_or(0, Vec::len)
+        self.shard(aor).aors.get(aor).map_or(0, |l| l.len())
     }
 
     /// Applies the registrar's changes (each contact's AOR is read from its id). An
@@ -200,7 +210,9 @@ impl Location {
             let aor = ch.contact.aor();
             let mut shard = self.shard(aor);
             match ch.kind {
-                ChangeKind::Add => shard.upsert(aor, &ch.contact, Some(ContactStatus::NonQualified)),
+                ChangeKind::Add => {
+                    shard.upsert(aor, &ch.contact, Some(ContactStatus::NonQualified))
+                }
                 ChangeKind::Update => shard.upsert(aor, &ch.contact, None),
                 ChangeKind::Delete => {
                     shard.delete(aor, &ch.contact.meta.id);
@@ -218,14 +230,7 @@ impl Location {
 
     /// Removes one contact by id; returns it if it was there.
     pub fn remove(&self, contact_id: &str) -> Option<Contact> {
-        let probe = Contact {
-            meta: sorcery::object::Meta {
-                id: contact_id.into(),
-                ..Default::default()
-            },
-            ..Contact::default()
-        };
-        let aor = probe.aor();
+        let aor = aor_of(contact_id);
         self.shard(aor)
             .delete(aor, contact_id)
             .map(|b| b.to_contact(aor))
@@ -266,11 +271,10 @@ impl Location {
                     break;
                 }
                 shard.expiry.pop_first();
-                while let Some(i) = shard
-                    .aors
-                    .get(&aor)
-                    .and_then(|v| v.iter().position(|b| b.expires_at != 0 && b.expires_at <= now))
-                {
+                while let Some(i) = shard.aors.get(&aor).and_then(|v| {
+                    v.iter()
+                        .position(|b| b.expires_at != 0 && b.expires_at <= now)
+                }) {
                     if let Some(b) = shard.remove_at(&aor, i) {
                         out.push((b.expires_at, b.to_contact(&aor)));
                     }
@@ -291,6 +295,14 @@ impl Location {
             }
         })
     }
+}
+
+/// The AOR part of a contact id (`<aor>;@<hash>` or `<aor>@@<hash>`), as
+/// `Contact::aor` reads it.
+fn aor_of(id: &str) -> &str {
+    id.find(";@")
+        .or_else(|| id.find("@@"))
+        .map_or(id, |i| &id[..i])
 }
 
 /// A poisoned shard lock only means another thread panicked mid-update of plain data
