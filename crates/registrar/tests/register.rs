@@ -620,3 +620,20 @@ fn garbage_never_panics() {
         );
     }
 }
+
+#[test]
+fn reply_becomes_a_message() {
+    let a = aor(1);
+    let m = req(&["Contact: <sip:alice@10.0.0.2>;expires=120", "Expires: 120"]);
+    let d = Run::new(&a).go(&m);
+    let resp = d.reply.to_message(&m, Some("t1"));
+    let parsed = Message::parse(resp.to_bytes()).expect("the 200 parses");
+    assert_eq!(parsed.status(), Some(200));
+    assert_eq!(parsed.to().unwrap().tag(), Some("t1"));
+    assert_eq!(parsed.contacts().unwrap().len(), 1);
+    assert_eq!(parsed.expires().unwrap(), Some(120));
+    assert_eq!(parsed.call_id().unwrap().as_str(), "call-1@10.0.0.2");
+    assert!(parsed.date().unwrap().is_some());
+    let e = sip_registrar::Reply::aor_not_found("alice\r\n");
+    assert_eq!((e.code, e.reason.as_str()), (404, "AOR 'alice' not found"));
+}

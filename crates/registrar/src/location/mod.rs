@@ -281,7 +281,8 @@ impl Location {
                 }
             }
         }
-        out.sort_by(|a, b| (a.0, a.1.meta.id.as_str()).cmp(&(b.0, b.1.meta.id.as_str())));
+        // Each shard's entries came out in time order; a stable sort by time merges them.
+        out.sort_by_key(|(t, _)| *t);
         out.into_iter().map(|(_, c)| c).collect()
     }
 
