@@ -38,6 +38,20 @@ impl TransportKind {
         self != TransportKind::Udp
     }
 
+    /// From a Via transport token (`UDP`, `TCP`, `TLS`, `WS`, `WSS`, any case), the form
+    /// the services' `RequestSource::transport` gives; `None` for anything else (SCTP).
+    pub fn from_via_token(token: &str) -> Option<TransportKind> {
+        [
+            TransportKind::Udp,
+            TransportKind::Tcp,
+            TransportKind::Tls,
+            TransportKind::Ws,
+            TransportKind::Wss,
+        ]
+        .into_iter()
+        .find(|t| t.param().eq_ignore_ascii_case(token))
+    }
+
     /// The `transport=` URI parameter value for this transport.
     pub fn param(self) -> &'static str {
         match self {
@@ -284,6 +298,19 @@ mod tests {
         assert_eq!(restore_orig_host(&r), "sip:a@[fd00::2]:5060");
         let stored = SipUri::parse("sip:a@1.2.3.4:5;x-ast-orig-host=10.0.0.2:0").unwrap();
         assert_eq!(restore_orig_host(&stored), "sip:a@10.0.0.2");
+    }
+
+    #[test]
+    fn via_tokens() {
+        assert_eq!(
+            TransportKind::from_via_token("WSS"),
+            Some(TransportKind::Wss)
+        );
+        assert_eq!(
+            TransportKind::from_via_token("udp"),
+            Some(TransportKind::Udp)
+        );
+        assert_eq!(TransportKind::from_via_token("SCTP"), None);
     }
 
     #[test]
