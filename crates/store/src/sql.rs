@@ -271,6 +271,28 @@ impl Database {
     /// `postgres://user:pass@host/db`, `mysql://user:pass@host/db`). One connection is made
     /// now, so a wrong URL or password fails here rather than at the first lookup.
     pub async fn connect(url: &str) -> Result<Database, SqlError> {
+        Database::connect_with(url, false).await
+    }
+
+    /// [`Database::connect`] for the local store (the astdb role: registered contacts).
+    /// On SQLite every connection uses the write-ahead log and `synchronous=FULL`, so a
+    /// committed transaction is on disk when the commit returns: it survives `kill -9`
+    /// and a power loss. WAL rather than the default rollback journal because a commit
+    /// then costs one fsync of the log (not of the journal and the database), and
+    /// readers never block the writer. FULL rather than NORMAL because with NORMAL a
+    /// commit waits for no fsync (it survives a crashed process, not a crashed
+    /// machine), and an acknowledged REGISTER must not be lost; group commit makes
+    /// the fsync affordable (see `crate::contacts`). Other databases are connected as
+    /// by [`Database::connect`]: their durability is the server's (`synchronous_commit`,
+    /// `innodb_flush_log_at_trx_commit`, both durable by default).
+    ///
+    /// Realtime SQLite files are left in the journal mode their owner chose (WAL is a
+    /// property of the file, and Asterisk may share it).
+    pub async fn connect_local_store(url: &str) -> Result<Database, SqlError> {
+        Database::connect_with(url, true).await
+    }
+
+    async fn connect_with(url: &str, local_store: bool) -> Result<Database, SqlError> {
         let (masked, secrets) = mask(url);
         let fail = |kind| SqlError {
             url: masked.clone(),
@@ -306,11 +328,19 @@ impl Database {
         };
         // A failed goodbye does not make the database unusable.
         let _ = probe.close().await;
-        let pool = AnyPoolOptions::new()
+        let mut options = AnyPoolOptions::new()
             .max_connections(POOL_SIZE)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy(&url)
-            .map_err(to_error)?;
+            .acquire_timeout(ACQUIRE_TIMEOUT);
+        if local_store && dialect == Dialect::Sqlite && !url.contains(":memory:") {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(&mut *conn, "PRAGMA journal_mode=WAL").await?;
+                    sqlx::Executor::execute(&mut *conn, "PRAGMA synchronous=FULL").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect_lazy(&url).map_err(to_error)?;
         Ok(Database {
             pool,
             dialect,
@@ -614,8 +644,12 @@ impl Statement {
         self.query().fetch_all(pool).await
     }
 
-    async fn execute(&self, pool: &AnyPool) -> Result<u64, sqlx::Error> {
-        Ok(self.query().execute(pool).await?.rows_affected())
+    /// Runs the statement on a pool or on one connection (a transaction's).
+    async fn execute<'c, E>(&self, executor: E) -> Result<u64, sqlx::Error>
+    where
+        E: sqlx::Executor<'c, Database = sqlx::Any>,
+    {
+        Ok(self.query().execute(executor).await?.rows_affected())
     }
 }
 
@@ -793,17 +827,18 @@ impl SqlTable {
     pub async fn upsert(&self, id: &str, fields: &[(&str, String)]) -> Result<bool, SqlError> {
         let columns = self.group(fields)?;
         let id = encode(id);
-        if !columns.is_empty() && self.update(&id, &columns).await? > 0 {
+        let pool = &self.db.pool;
+        if !columns.is_empty() && self.update(pool, &id, &columns).await? > 0 {
             return Ok(false);
         }
         if columns.is_empty() && self.exists(&id).await? {
             return Ok(false);
         }
-        match self.insert(&id, &columns).await {
+        match self.insert(pool, &id, &columns).await {
             Ok(()) => Ok(true),
             // Another writer inserted the row since our update found nothing.
             Err(e) if is_unique_violation(&e) && !columns.is_empty() => {
-                self.update(&id, &columns).await?;
+                self.update(pool, &id, &columns).await?;
                 Ok(false)
             }
             Err(e) => Err(self.query_error("inserting into", &e)),
@@ -854,11 +889,15 @@ impl SqlTable {
         Ok(out)
     }
 
-    async fn update(
+    async fn update<'c, E>(
         &self,
+        executor: E,
         id: &str,
         columns: &[(&ColumnInfo, Option<String>)],
-    ) -> Result<u64, SqlError> {
+    ) -> Result<u64, SqlError>
+    where
+        E: sqlx::Executor<'c, Database = sqlx::Any>,
+    {
         let mut q = Statement::new(self.db.dialect);
         q.push("UPDATE ");
         q.push(&self.quoted);
@@ -873,7 +912,7 @@ impl SqlTable {
         }
         q.push(" WHERE ");
         q.equals(self.id_column(), id);
-        q.execute(&self.db.pool)
+        q.execute(executor)
             .await
             .map_err(|e| self.query_error("updating", &e))
     }
@@ -891,11 +930,15 @@ impl SqlTable {
         Ok(!rows.is_empty())
     }
 
-    async fn insert(
+    async fn insert<'c, E>(
         &self,
+        executor: E,
         id: &str,
         columns: &[(&ColumnInfo, Option<String>)],
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), sqlx::Error>
+    where
+        E: sqlx::Executor<'c, Database = sqlx::Any>,
+    {
         let d = self.db.dialect;
         let mut q = Statement::new(d);
         q.push("INSERT INTO ");
@@ -913,7 +956,7 @@ impl SqlTable {
             q.param(value.clone(), column.cast.as_deref());
         }
         q.push(")");
-        q.execute(&self.db.pool).await.map(|_| ())
+        q.execute(executor).await.map(|_| ())
     }
 
     /// Deletes the object `id`; whether it existed.
@@ -930,6 +973,76 @@ impl SqlTable {
         Ok(n > 0)
     }
 
+    /// Applies `writes` in order in ONE transaction: all of them are committed or none
+    /// (one commit, so one fsync, however many rows: what group commit relies on).
+    /// Returns, per write, whether the row existed before. Fields the table has no column
+    /// for must have been left out by the caller (as [`SqlTable::upsert`] requires).
+    ///
+    /// An upsert is an UPDATE and, when it changed nothing, an INSERT: no dialect's
+    /// `ON CONFLICT`/`ON DUPLICATE KEY`, because a table made by Asterisk's Alembic
+    /// scripts may have no unique key on `id` alone. A row inserted by another writer
+    /// between the two fails the transaction with a unique violation; the caller may
+    /// simply retry (every write here is idempotent).
+    ///
+    /// Errors: [`SqlErrorKind::Connect`] when no transaction could be started (the
+    /// database is unreachable: retrying write by write would not help), otherwise
+    /// [`SqlErrorKind::Query`] naming the statement that failed (or the commit).
+    pub async fn write_batch(&self, writes: &[RowWrite<'_>]) -> Result<Vec<bool>, SqlError> {
+        let mut tx = self.db.pool.begin().await.map_err(|e| {
+            self.error(SqlErrorKind::Connect(scrub(&e.to_string(), &self.db.secrets)))
+        })?;
+        let mut existed = Vec::with_capacity(writes.len());
+        for write in writes {
+            match write {
+                RowWrite::Upsert { id, fields } => {
+                    let columns = self.group(fields)?;
+                    let id = encode(id);
+                    let updated = if columns.is_empty() {
+                        u64::from(self.exists_on(&mut *tx, &id).await?)
+                    } else {
+                        self.update(&mut *tx, &id, &columns).await?
+                    };
+                    if updated == 0 {
+                        self.insert(&mut *tx, &id, &columns)
+                            .await
+                            .map_err(|e| self.query_error("inserting into", &e))?;
+                    }
+                    existed.push(updated > 0);
+                }
+                RowWrite::Delete { id } => {
+                    let mut q = Statement::new(self.db.dialect);
+                    q.push("DELETE FROM ");
+                    q.push(&self.quoted);
+                    q.push(" WHERE ");
+                    q.equals(self.id_column(), &encode(id));
+                    let n = q
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| self.query_error("deleting from", &e))?;
+                    existed.push(n > 0);
+                }
+            }
+        }
+        tx.commit()
+            .await
+            .map_err(|e| self.query_error("committing to", &e))?;
+        Ok(existed)
+    }
+
+    async fn exists_on(&self, conn: &mut AnyConnection, id: &str) -> Result<bool, SqlError> {
+        let mut q = Statement::new(self.db.dialect);
+        q.push("SELECT 1 FROM ");
+        q.push(&self.quoted);
+        q.push(" WHERE ");
+        q.equals(self.id_column(), id);
+        let rows = q
+            .query()
+            .fetch_all(conn)
+            .await
+            .map_err(|e| self.query_error("reading", &e))?;
+        Ok(!rows.is_empty())
+    }
+
     /// Deletes the objects whose column `field` holds exactly `value`; how many.
     pub async fn delete_where(&self, field: &str, value: &str) -> Result<u64, SqlError> {
         let column = self.known_column(field)?;
@@ -942,6 +1055,23 @@ impl SqlTable {
             .await
             .map_err(|e| self.query_error("deleting from", &e))
     }
+}
+
+/// One write of [`SqlTable::write_batch`].
+#[derive(Debug, Clone, Copy)]
+pub enum RowWrite<'a> {
+    /// Create or update the row `id` with these fields (as [`SqlTable::upsert`]).
+    Upsert {
+        /// The object id.
+        id: &'a str,
+        /// The fields to set.
+        fields: &'a [(&'a str, String)],
+    },
+    /// Delete the row `id` (a missing row is not an error).
+    Delete {
+        /// The object id.
+        id: &'a str,
+    },
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -86,6 +86,86 @@ pub trait TableBackend: Send + Sync {
     ) -> BoxFuture<'a, Result<bool, String>>;
     /// Deletes a row; false when there was none.
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, String>>;
+
+    /// Applies `writes` in order, all or none, and returns per write whether the row
+    /// existed. SQL tables run them in one transaction (one commit for the lot, which is
+    /// what makes group commit cheap). This default, for backends without
+    /// transactions, applies them one by one: a failure part-way leaves the earlier
+    /// ones applied, which is harmless for retries because every write is idempotent.
+    fn write_batch<'a>(
+        &'a self,
+        writes: &'a [TableWrite<'a>],
+    ) -> BoxFuture<'a, Result<Vec<bool>, BatchError>> {
+        Box::pin(async move {
+            let mut existed = Vec::with_capacity(writes.len());
+            for w in writes {
+                let done = match w {
+                    TableWrite::Upsert { id, fields } => self.upsert(id, fields).await.map(|i| !i),
+                    TableWrite::Delete { id } => self.delete(id).await,
+                };
+                existed.push(done.map_err(BatchError::Rejected)?);
+            }
+            Ok(existed)
+        })
+    }
+}
+
+/// One write of [`TableBackend::write_batch`].
+#[derive(Debug, Clone, Copy)]
+pub enum TableWrite<'a> {
+    /// Create or replace the row `id` with these fields.
+    Upsert {
+        /// The object id.
+        id: &'a str,
+        /// Every option of the object, as [`crate::object::row_fields`] gives them.
+        fields: &'a [(&'static str, String)],
+    },
+    /// Delete the row `id`.
+    Delete {
+        /// The object id.
+        id: &'a str,
+    },
+}
+
+/// Why a batch of writes was not applied. The two cases call for different reactions
+/// from a writer that batches other callers' changes together: a rejected batch may
+/// owe its failure to one change (retry them separately to find it), an unavailable
+/// database fails them all alike (retrying each would only multiply the wait).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchError {
+    /// Nothing could be written: the database is unreachable or no layer is writable.
+    Unavailable(String),
+    /// A statement or the commit failed; nothing of the batch was kept.
+    Rejected(String),
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchError::Unavailable(m) | BatchError::Rejected(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for BatchError {}
+
+/// One change of [`TypeStore::write_batch`].
+#[derive(Debug, Clone)]
+pub enum Write<T> {
+    /// Create or replace this object.
+    Put(Arc<T>),
+    /// Delete the object with this id.
+    Delete(Text),
+}
+
+impl<T: crate::object::HasMeta> Write<T> {
+    /// The id of the object concerned.
+    pub fn id(&self) -> &str {
+        match self {
+            Write::Put(o) => &o.meta().id,
+            Write::Delete(id) => id,
+        }
+    }
 }
 
 /// A boxed future (the table backend is used behind `dyn`).
@@ -497,6 +577,124 @@ impl<T: HasTables> TypeStore<T> {
             Some(_) => Err(StoreError::ReadOnly(T::TYPE)),
             None => Err(StoreError::NotFound(T::TYPE, id.to_owned())),
         }
+    }
+
+    /// Applies `writes` (at most one per id, in order) to every writable table layer in
+    /// one batch each (one transaction on SQL), then, if any table layer took them
+    /// (or there is none but a memory layer), to the memory and cache layers, and
+    /// tells the observers. As for [`TypeStore::put`], success in one writable layer is
+    /// success (sorcery's rule); failures of the other layers are logged.
+    ///
+    /// Unlike `put`, nothing is written to memory when the tables failed, so the caller
+    /// can retry the same writes without double notifications.
+    pub async fn write_batch(&self, writes: &[Write<T>]) -> Result<(), BatchError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<Option<Vec<(&'static str, String)>>> = writes
+            .iter()
+            .map(|w| match w {
+                Write::Put(o) => Some(crate::object::row_fields(&**o)),
+                Write::Delete(_) => None,
+            })
+            .collect();
+        let table_writes: Vec<TableWrite<'_>> = writes
+            .iter()
+            .zip(&rows)
+            .map(|(w, row)| match (w, row) {
+                (Write::Put(o), Some(fields)) => TableWrite::Upsert {
+                    id: &o.meta().id,
+                    fields,
+                },
+                _ => TableWrite::Delete { id: w.id() },
+            })
+            .collect();
+        let mut existed = vec![false; writes.len()];
+        let mut any_table = false;
+        let mut written = false;
+        let mut last_error = None;
+        for layer in self.layers.iter().filter(|l| !l.cache) {
+            let Backend::Table(t) = &layer.backend else {
+                continue;
+            };
+            any_table = true;
+            match t.write_batch(&table_writes).await {
+                Ok(e) => {
+                    for (slot, e) in existed.iter_mut().zip(e) {
+                        *slot |= e;
+                    }
+                    written = true;
+                }
+                Err(e) => {
+                    if written || last_error.is_some() {
+                        tracing::error!("{}: {e}", layer.name);
+                    }
+                    last_error = Some(match e {
+                        BatchError::Unavailable(m) => {
+                            BatchError::Unavailable(format!("{}: {m}", layer.name))
+                        }
+                        BatchError::Rejected(m) => {
+                            BatchError::Rejected(format!("{}: {m}", layer.name))
+                        }
+                    });
+                }
+            }
+        }
+        let has_memory = self
+            .layers
+            .iter()
+            .any(|l| !l.cache && matches!(l.backend, Backend::Memory(_)));
+        if !written && (any_table || !has_memory) {
+            return Err(last_error.unwrap_or_else(|| {
+                BatchError::Unavailable(format!("no writable layer holds {} objects", T::TYPE))
+            }));
+        }
+        if let Some(e) = &last_error {
+            tracing::error!("{} batch not written to every layer: {e}", T::TYPE);
+        }
+        let mut changes = Vec::with_capacity(writes.len());
+        for (w, table_existed) in writes.iter().zip(existed) {
+            let mut was = table_existed;
+            let mut previous = None;
+            for layer in &self.layers {
+                let Backend::Memory(m) = &layer.backend else {
+                    continue;
+                };
+                match w {
+                    Write::Put(o) => {
+                        if layer.cache {
+                            layer.cache_insert(o);
+                        } else {
+                            was |= write(m)
+                                .insert(o.meta().id.clone(), (Arc::clone(o), Instant::now()))
+                                .is_some();
+                        }
+                    }
+                    Write::Delete(id) => {
+                        if let Some((old, _)) = write(m).remove(&**id) {
+                            was |= !layer.cache;
+                            previous.get_or_insert(old);
+                        }
+                    }
+                }
+            }
+            changes.push(match w {
+                Write::Put(o) if was => Change::Updated(Arc::clone(o)),
+                Write::Put(o) => Change::Created(Arc::clone(o)),
+                // A deleted row the store holds no copy of is told as a deletion of an
+                // object with only its id.
+                Write::Delete(id) if was => Change::Deleted(previous.unwrap_or_else(|| {
+                    let mut gone: T = crate::object::defaults();
+                    gone.meta_mut().id = id.clone();
+                    Arc::new(gone)
+                })),
+                Write::Delete(_) => continue,
+            });
+        }
+        for c in changes {
+            self.notify(c);
+        }
+        Ok(())
     }
 
     /// The ids of the objects of snapshot layer `index` that satisfy `pred`.

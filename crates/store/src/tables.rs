@@ -10,8 +10,8 @@ use tokio::sync::Mutex;
 use crate::mapping::Connection;
 use crate::objects::TableOpener;
 use crate::raw::RawObject;
-use crate::sql::{migrate, Database, SqlTable};
-use crate::store::{BoxFuture, TableBackend};
+use crate::sql::{migrate, Database, RowWrite, SqlErrorKind, SqlTable};
+use crate::store::{BatchError, BoxFuture, TableBackend, TableWrite};
 
 impl TableBackend for SqlTable {
     fn fetch(&self, id: &str) -> BoxFuture<'_, Result<Option<RawObject>, String>> {
@@ -57,6 +57,40 @@ impl TableBackend for SqlTable {
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, String>> {
         Box::pin(async move { SqlTable::delete(self, id).await.map_err(|e| e.to_string()) })
     }
+
+    fn write_batch<'a>(
+        &'a self,
+        writes: &'a [TableWrite<'a>],
+    ) -> BoxFuture<'a, Result<Vec<bool>, BatchError>> {
+        Box::pin(async move {
+            // As in `upsert`: options without a column are not stored.
+            let kept: Vec<Vec<(&str, String)>> = writes
+                .iter()
+                .map(|w| match w {
+                    TableWrite::Upsert { fields, .. } => fields
+                        .iter()
+                        .filter(|(name, _)| self.has_column(name))
+                        .map(|(n, v)| (*n, v.clone()))
+                        .collect(),
+                    TableWrite::Delete { .. } => Vec::new(),
+                })
+                .collect();
+            let rows: Vec<RowWrite<'_>> = writes
+                .iter()
+                .zip(&kept)
+                .map(|(w, fields)| match w {
+                    TableWrite::Upsert { id, .. } => RowWrite::Upsert { id, fields },
+                    TableWrite::Delete { id } => RowWrite::Delete { id },
+                })
+                .collect();
+            SqlTable::write_batch(self, &rows)
+                .await
+                .map_err(|e| match e.kind() {
+                    SqlErrorKind::Connect(_) => BatchError::Unavailable(e.to_string()),
+                    _ => BatchError::Rejected(e.to_string()),
+                })
+        })
+    }
 }
 
 /// Opens tables, one pool per URL. The local store's database is created and given
@@ -85,7 +119,12 @@ impl SqlOpener {
         if self.local_url.as_deref() == Some(url) {
             migrate(url).await.map_err(|e| e.to_string())?;
         }
-        let db = Arc::new(Database::connect(url).await.map_err(|e| e.to_string())?);
+        let db = if self.local_url.as_deref() == Some(url) {
+            Database::connect_local_store(url).await
+        } else {
+            Database::connect(url).await
+        };
+        let db = Arc::new(db.map_err(|e| e.to_string())?);
         pools.insert(url.to_owned(), Arc::clone(&db));
         Ok(db)
     }
