@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod codecs;
+pub mod contacts;
 pub mod load;
 pub mod mapping;
 pub mod net;
