@@ -319,7 +319,7 @@ pub async fn load_contacts(
             loaded.expired.push(c);
         } else if c.prune_on_boot && c.reg_server.as_str() == reg_server {
             tracing::info!(
-                "Removed contact '{}' from AOR '{}' due to restart (prune_on_boot)",
+                "Removed contact '{}' from AOR '{}' due to system boot",
                 c.uri.as_str(),
                 c.aor()
             );
