@@ -138,7 +138,9 @@ impl ContactWriter {
                 Write::Put(_) => "put",
                 Write::Delete(_) => "delete",
             };
-            return Err(CommitError::Invalid(format!("a contact {what} without an id")));
+            return Err(CommitError::Invalid(format!(
+                "a contact {what} without an id"
+            )));
         }
         if changes.is_empty() {
             return Ok(());

@@ -989,7 +989,10 @@ impl SqlTable {
     /// [`SqlErrorKind::Query`] naming the statement that failed (or the commit).
     pub async fn write_batch(&self, writes: &[RowWrite<'_>]) -> Result<Vec<bool>, SqlError> {
         let mut tx = self.db.pool.begin().await.map_err(|e| {
-            self.error(SqlErrorKind::Connect(scrub(&e.to_string(), &self.db.secrets)))
+            self.error(SqlErrorKind::Connect(scrub(
+                &e.to_string(),
+                &self.db.secrets,
+            )))
         })?;
         let mut existed = Vec::with_capacity(writes.len());
         for write in writes {
@@ -998,7 +1001,7 @@ impl SqlTable {
                     let columns = self.group(fields)?;
                     let id = encode(id);
                     let updated = if columns.is_empty() {
-                        u64::from(self.exists_on(&mut *tx, &id).await?)
+                        u64::from(self.exists_on(&mut tx, &id).await?)
                     } else {
                         self.update(&mut *tx, &id, &columns).await?
                     };

@@ -141,7 +141,12 @@ async fn group_commit(dir: &Path) {
         .expect("get")
         .expect("stored");
     assert_eq!(same.uri.as_str(), "sip:second@192.0.2.1");
-    assert!(objects.contact.get("101;@t0k0").await.expect("get").is_none());
+    assert!(objects
+        .contact
+        .get("101;@t0k0")
+        .await
+        .expect("get")
+        .is_none());
     let one = objects
         .contact
         .get("101;@t7k3")
@@ -273,7 +278,10 @@ async fn a_rejected_submission_fails_alone() {
                 } else {
                     format!("sip:101@192.0.2.{i}")
                 };
-                (i, writer.submit(vec![put(&format!("101;@{i}"), &uri)]).await)
+                (
+                    i,
+                    writer.submit(vec![put(&format!("101;@{i}"), &uri)]).await,
+                )
             })
         })
         .collect();
@@ -322,9 +330,8 @@ async fn load_drops_expired_and_pruned_contacts() {
     let loaded = load_contacts(&objects.contact, t, "node-a")
         .await
         .expect("load");
-    let ids = |v: &[Arc<Contact>]| -> Vec<String> {
-        v.iter().map(|c| c.meta.id.to_string()).collect()
-    };
+    let ids =
+        |v: &[Arc<Contact>]| -> Vec<String> { v.iter().map(|c| c.meta.id.to_string()).collect() };
     assert_eq!(ids(&loaded.live), ["101;@live", "101;@other"]);
     assert_eq!(ids(&loaded.expired), ["101;@gone", "101;@now"]);
     assert_eq!(ids(&loaded.pruned), ["101;@ws"]);
@@ -334,7 +341,11 @@ async fn load_drops_expired_and_pruned_contacts() {
 
     let objects = open(&dir).await;
     let left = objects.contact.get_all().await.expect("all");
-    assert_eq!(ids(&left), ["101;@live", "101;@other"], "removed from the store");
+    assert_eq!(
+        ids(&left),
+        ["101;@live", "101;@other"],
+        "removed from the store"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
