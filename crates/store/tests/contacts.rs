@@ -453,3 +453,163 @@ async fn acknowledged_contacts_survive_kill_9() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A contact table that stands for a database: each batch takes 5 ms (an fsync), and
+/// it can be made unreachable.
+#[derive(Default)]
+struct FakeTable {
+    batches: std::sync::atomic::AtomicUsize,
+    down: std::sync::atomic::AtomicBool,
+}
+
+struct FakeOpener(Arc<FakeTable>);
+
+struct FakeHandle(Arc<FakeTable>);
+
+impl sorcery::store::TableBackend for FakeHandle {
+    fn fetch(
+        &self,
+        _: &str,
+    ) -> sorcery::store::BoxFuture<'_, Result<Option<sorcery::raw::RawObject>, String>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn fetch_all(
+        &self,
+    ) -> sorcery::store::BoxFuture<'_, Result<Vec<sorcery::raw::RawObject>, String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn fetch_where<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+    ) -> sorcery::store::BoxFuture<'a, Result<Vec<sorcery::raw::RawObject>, String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn upsert<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a [(&'static str, String)],
+    ) -> sorcery::store::BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async { Ok(true) })
+    }
+    fn delete<'a>(&'a self, _: &'a str) -> sorcery::store::BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async { Ok(false) })
+    }
+    fn write_batch<'a>(
+        &'a self,
+        writes: &'a [sorcery::store::TableWrite<'a>],
+    ) -> sorcery::store::BoxFuture<'a, Result<Vec<bool>, sorcery::store::BatchError>> {
+        Box::pin(async move {
+            use std::sync::atomic::Ordering;
+            self.0.batches.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            if self.0.down.load(Ordering::Relaxed) {
+                return Err(sorcery::store::BatchError::Unavailable(
+                    "connection refused".into(),
+                ));
+            }
+            Ok(vec![false; writes.len()])
+        })
+    }
+}
+
+impl sorcery::objects::TableOpener for FakeOpener {
+    fn open<'a>(
+        &'a self,
+        _: &'a sorcery::Connection,
+        _: &'static str,
+    ) -> sorcery::store::BoxFuture<'a, Result<Box<dyn sorcery::store::TableBackend>, String>> {
+        let table = Arc::clone(&self.0);
+        Box::pin(
+            async move { Ok(Box::new(FakeHandle(table)) as Box<dyn sorcery::store::TableBackend>) },
+        )
+    }
+}
+
+async fn open_fake(dir: &Path, table: &Arc<FakeTable>) -> Arc<Objects> {
+    let opener = FakeOpener(Arc::clone(table));
+    let (objects, report) = Objects::open(OpenOptions {
+        source: Arc::new(FsSource::new(dir)),
+        local_store_url: Some("sqlite:///nowhere.db".into()),
+        tables: Some(&opener),
+    })
+    .await
+    .expect("mapping");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    Arc::new(objects)
+}
+
+/// An unreachable database fails every submission of a round at once, without
+/// retrying them one by one; the writer goes on once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_fails_the_round_without_retries() {
+    use std::sync::atomic::Ordering;
+    let dir = config_dir("down");
+    let table = Arc::new(FakeTable::default());
+    table.down.store(true, Ordering::Relaxed);
+    let objects = open_fake(&dir, &table).await;
+    let writer = ContactWriter::start(objects, WriterOptions::default());
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .submit(vec![put(&format!("101;@{i}"), "sip:101@192.0.2.1")])
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        match t.await.expect("submitter") {
+            Err(CommitError::Unavailable(m)) => assert!(m.contains("connection refused"), "{m}"),
+            other => panic!("expected unavailable, got {other:?}"),
+        }
+    }
+    let stats = writer.stats();
+    assert_eq!(stats.failed, 100);
+    let batches = table.batches.load(Ordering::Relaxed);
+    assert!(
+        batches < 50,
+        "{batches} batches for 100 submissions: retried one by one?"
+    );
+
+    table.down.store(false, Ordering::Relaxed);
+    writer
+        .submit(vec![put("101;@back", "sip:101@192.0.2.1")])
+        .await
+        .expect("stored once the database is back");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With a queue of one submission, 200 submitters wait for room (backpressure) rather
+/// than fail, and all are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_makes_submitters_wait() {
+    let dir = config_dir("queue");
+    let table = Arc::new(FakeTable::default());
+    let objects = open_fake(&dir, &table).await;
+    let writer = ContactWriter::start(
+        objects,
+        WriterOptions {
+            queue: 1,
+            max_batch: 16,
+        },
+    );
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .submit(vec![put(&format!("101;@{i}"), "sip:101@192.0.2.1")])
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("submitter").expect("stored");
+    }
+    let stats = writer.stats();
+    assert_eq!(stats.failed, 0);
+    assert_eq!(stats.changes, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}
