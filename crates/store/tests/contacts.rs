@@ -128,6 +128,12 @@ async fn group_commit(dir: &Path) {
         ])
         .await
         .expect("stored");
+    // Storing exactly what is stored already is no error (an UPDATE that changes
+    // nothing must not be taken for a missing row).
+    writer
+        .submit(vec![put("101;@same", "sip:second@192.0.2.1")])
+        .await
+        .expect("identical rewrite");
     drop(writer);
     drop(objects);
 
