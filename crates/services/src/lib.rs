@@ -12,6 +12,7 @@ pub mod acl;
 pub mod auth;
 pub mod identify;
 pub mod pipeline;
+pub mod registrar;
 pub mod source;
 
 pub use acl::NamedAcls;
@@ -20,4 +21,5 @@ pub use identify::{Identifier, Identifiers, IdentifySettings, RequestFacts};
 pub use pipeline::{
     AuthRequest, AuthVerdict, Authenticator, EndpointRequest, EndpointService, Pipeline,
 };
+pub use registrar::RegistrarService;
 pub use source::RequestSource;

@@ -422,7 +422,15 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
         timers: timers(&objects).await,
         ..EndpointConfig::default()
     };
-    let services = match crate::services::build::<Peer>(&config_dir, &objects).await {
+    let registrations = match crate::services::registrations(&objects).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    let services = match crate::services::build::<Peer>(&config_dir, &objects, &registrations).await
+    {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("cannot start the request pipeline: {e}");

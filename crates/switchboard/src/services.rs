@@ -8,10 +8,85 @@ use std::sync::Arc;
 use asterisk_conf::FsSource;
 use sip_endpoint::{OptionsResponder, Service};
 use sip_message::Method;
+use sip_registrar::{ContactStatus, Location};
+use sip_services::registrar::unix_now;
 use sip_services::{
-    DigestAuthenticator, Identifiers, IdentifySettings, NamedAcls, Pipeline, RequestSource,
+    DigestAuthenticator, Identifiers, IdentifySettings, NamedAcls, Pipeline, RegistrarService,
+    RequestSource,
 };
+use sorcery::contacts::{load_contacts, ContactWrite, ContactWriter, WriterOptions};
 use sorcery::objects::Objects;
+
+/// This server's name on the contacts it stores (`reg_server`; Asterisk's
+/// `systemname`, empty by default).
+const REG_SERVER: &str = "";
+
+/// The location service with the contacts stored before this start (expired and
+/// `prune_on_boot` ones removed), its writer, and the task that expires contacts.
+pub struct Registrations {
+    /// The bindings.
+    pub location: Arc<Location>,
+    /// The group-commit writer of contacts.
+    pub writer: ContactWriter,
+    _expiry: tokio::task::JoinHandle<()>,
+}
+
+/// Loads the stored contacts and starts the writer and the expiry task.
+pub async fn registrations(objects: &Arc<Objects>) -> Result<Registrations, String> {
+    let location = Arc::new(Location::new());
+    let loaded = load_contacts(&objects.contact, unix_now(), REG_SERVER)
+        .await
+        .map_err(|e| format!("cannot read the stored contacts: {e}"))?;
+    if let Some(e) = &loaded.delete_error {
+        tracing::warn!("expired contacts could not be removed from the store: {e}");
+    }
+    for c in &loaded.live {
+        location.load(c, ContactStatus::Unknown);
+    }
+    tracing::info!("{} contacts loaded from the store", loaded.live.len());
+    let writer = ContactWriter::start(Arc::clone(objects), WriterOptions::default());
+    let expiry = tokio::spawn(expire_contacts(Arc::clone(&location), writer.clone()));
+    Ok(Registrations {
+        location,
+        writer,
+        _expiry: expiry,
+    })
+}
+
+/// Removes contacts as they expire (spec §6.10): from memory at once, from the store
+/// in one group commit per round. Wakes at the next expiry, at least every 30 s
+/// (Asterisk's contact_expiration_check_interval) in case contacts were added.
+async fn expire_contacts(location: Arc<Location>, writer: ContactWriter) {
+    loop {
+        let now = unix_now();
+        let wait = location
+            .next_expiry()
+            .map(|at| at.saturating_sub(now).max(1))
+            .unwrap_or(30)
+            .min(30);
+        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+        let expired = location.expire(unix_now());
+        if expired.is_empty() {
+            continue;
+        }
+        for c in &expired {
+            tracing::info!(
+                "Removed contact '{}' from AOR '{}' due to expiration",
+                c.uri.as_str(),
+                c.aor()
+            );
+        }
+        let writes = expired
+            .iter()
+            .map(|c| ContactWrite::Delete(c.meta.id.clone()))
+            .collect();
+        if let Err(e) = writer.submit(writes).await {
+            // They are gone from memory; the store keeps them until the next start,
+            // which removes expired contacts anyway.
+            tracing::warn!("expired contacts could not be removed from the store: {e}");
+        }
+    }
+}
 
 /// Asterisk's `endpoint_identifier_order` default, used when the global object cannot
 /// be read.
@@ -23,6 +98,7 @@ const DEFAULT_ORDER: &[&str] = &["ip", "username", "anonymous"];
 pub async fn build<S: RequestSource>(
     config_dir: &Path,
     objects: &Arc<Objects>,
+    registrations: &Registrations,
 ) -> Result<Vec<Arc<dyn Service<S>>>, String> {
     let (acls, problems) = NamedAcls::load(&FsSource::new(config_dir));
     for p in problems {
@@ -57,12 +133,18 @@ pub async fn build<S: RequestSource>(
         settings,
         ignore_uri_user_options,
         authenticator,
-        Vec::new(),
+        vec![Arc::new(RegistrarService::new(
+            Arc::clone(objects),
+            Arc::clone(&registrations.location),
+            registrations.writer.clone(),
+            REG_SERVER.to_owned(),
+            ignore_uri_user_options,
+        ))],
     );
     Ok(vec![
         Arc::new(pipeline),
         Arc::new(OptionsResponder::new(
-            &[Method::Options],
+            &[Method::Options, Method::Register],
             &["application/sdp"],
             &[],
         )),

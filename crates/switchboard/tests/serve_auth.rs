@@ -3,14 +3,11 @@
 //! challenge, and a wrong password looks exactly like an unknown user — a fresh 401,
 //! and a log line fail2ban's asterisk filter matches.
 
-use std::net::UdpSocket;
-use std::time::Duration;
-
 use sip_digest::{authorization, Algorithm, Auth};
 use sip_message::Message;
 
 mod support;
-use support::{config_dir, free_port, Server};
+use support::{config_dir, free_port, Server, UdpClient};
 
 fn start() -> Server {
     let port = free_port();
@@ -42,36 +39,6 @@ fn options(user: &str, call_id: &str, cseq: u32, me: u16, authz: Option<&str>) -
          CSeq: {cseq} OPTIONS\r\n{authz}\
          Content-Length: 0\r\n\r\n"
     )
-}
-
-struct Client {
-    sock: UdpSocket,
-    server: std::net::SocketAddr,
-}
-
-impl Client {
-    fn new(server: &Server) -> Client {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
-        sock.set_read_timeout(Some(Duration::from_secs(3))).ok();
-        Client {
-            sock,
-            server: server.addr(),
-        }
-    }
-
-    fn port(&self) -> u16 {
-        self.sock.local_addr().expect("addr").port()
-    }
-
-    fn ask(&self, request: &str) -> Message {
-        self.sock
-            .send_to(request.as_bytes(), self.server)
-            .expect("send");
-        let mut buf = vec![0u8; 65536];
-        let (n, _) = self.sock.recv_from(&mut buf).expect("an answer within 3 s");
-        buf.truncate(n);
-        Message::parse(buf).expect("the answer parses")
-    }
 }
 
 /// The challenge of a 401, with its nonce blanked, for comparing two 401s.
@@ -108,7 +75,7 @@ fn answer(m: &Message, password: &str) -> String {
 #[test]
 fn challenges_success_and_failures_look_the_same_on_the_wire() {
     let server = start();
-    let c = Client::new(&server);
+    let c = UdpClient::new(&server);
     let me = c.port();
 
     // A stranger: challenged (no anonymous endpoint).

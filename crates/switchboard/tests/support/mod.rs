@@ -88,6 +88,8 @@ pub struct Server {
     child: Child,
     dir: PathBuf,
     udp_port: u16,
+    /// Keep the directory when dropped (a test restarts on it).
+    keep: bool,
 }
 
 impl Server {
@@ -109,6 +111,7 @@ impl Server {
             child,
             dir,
             udp_port,
+            keep: false,
         };
         server.wait_ready();
         server
@@ -171,10 +174,57 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Kills the server with SIGKILL (no shutdown code runs) and returns its
+    /// directory, kept for a restart.
+    pub fn kill9(mut self) -> PathBuf {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.keep = true;
+        self.dir.clone()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A UDP client of the test's own: one socket, one request, one answer.
+pub struct UdpClient {
+    sock: UdpSocket,
+    server: SocketAddr,
+}
+
+impl UdpClient {
+    /// A client of `server` on a free loopback port.
+    pub fn new(server: &Server) -> UdpClient {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
+        sock.set_read_timeout(Some(Duration::from_secs(3))).ok();
+        UdpClient {
+            sock,
+            server: server.addr(),
+        }
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.sock.local_addr().expect("addr").port()
+    }
+
+    /// Sends `request`, returns the first answer (at most 3 s).
+    pub fn ask(&self, request: &str) -> sip_message::Message {
+        self.sock
+            .send_to(request.as_bytes(), self.server)
+            .expect("send");
+        let mut buf = vec![0u8; 65536];
+        let (n, _) = self.sock.recv_from(&mut buf).expect("an answer within 3 s");
+        buf.truncate(n);
+        sip_message::Message::parse(buf).expect("the answer parses")
     }
 }
