@@ -6,12 +6,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use asterisk_conf::MemSource;
 use sip_digest::{authorization, Algorithm, Auth, DigestServer};
 use sip_message::headers::{AuthValue, FromHeader};
 use sip_message::ByteString;
 use sip_services::{AuthRequest, AuthVerdict, Authenticator, DigestAuthenticator};
-use sorcery::objects::{Objects, OpenOptions};
+use sorcery::objects::Objects;
+
+mod support;
 
 const CONF: &str = "\
 [global]\ntype=global\ndefault_realm=sb.example\n\
@@ -28,14 +29,7 @@ const KEY: [u8; 32] = [7; 32];
 const FROM: &str = "10.0.0.9:5060";
 
 async fn setup() -> (DigestAuthenticator, Arc<Objects>) {
-    let (objects, report) = Objects::open(OpenOptions {
-        source: Arc::new(MemSource::new().with("pjsip.conf", CONF)),
-        local_store_url: None,
-        tables: None,
-    })
-    .await
-    .expect("load");
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let objects = support::objects(CONF).await;
     let objects = Arc::new(objects);
     (
         DigestAuthenticator::with_server(objects.clone(), DigestServer::with_key(KEY)),

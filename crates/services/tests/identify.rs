@@ -3,10 +3,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use asterisk_conf::MemSource;
 use sip_message::Message;
 use sip_services::{Identifiers, IdentifySettings, RequestFacts};
-use sorcery::objects::{Objects, OpenOptions};
+use sorcery::objects::Objects;
+
+mod support;
 
 const CONF: &str = "\
 [alice]\ntype=endpoint\n\
@@ -25,15 +26,7 @@ const CONF: &str = "\
 [alias.example.com]\ntype=domain_alias\ndomain=example.com\n";
 
 async fn objects() -> Objects {
-    let (objects, report) = Objects::open(OpenOptions {
-        source: Arc::new(MemSource::new().with("pjsip.conf", CONF)),
-        local_store_url: None,
-        tables: None,
-    })
-    .await
-    .expect("load");
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
-    objects
+    support::objects(CONF).await
 }
 
 fn request(ruri: &str, from: &str, extra: &str) -> Message {

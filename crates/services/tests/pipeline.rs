@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use asterisk_conf::MemSource;
 use sip_endpoint::responses::reply;
 use sip_endpoint::{BoxFuture, Handled, IncomingRequest, Service};
 use sip_message::{Message, Method};
@@ -12,8 +11,9 @@ use sip_services::{
     AuthRequest, AuthVerdict, Authenticator, EndpointRequest, EndpointService, Identifiers,
     IdentifySettings, NamedAcls, Pipeline, RequestSource,
 };
-use sorcery::objects::{Objects, OpenOptions};
 use sorcery::types::endpoint::Endpoint;
+
+mod support;
 
 #[derive(Debug, Clone)]
 struct Src(SocketAddr);
@@ -89,14 +89,7 @@ const CONF: &str = "\
 [global-block]\ntype=acl\ndeny=203.0.113.0/24\ncontact_deny=203.0.113.0/24\n";
 
 async fn pipeline() -> (Pipeline<Src>, Arc<FakeAuth>) {
-    let (objects, report) = Objects::open(OpenOptions {
-        source: Arc::new(MemSource::new().with("pjsip.conf", CONF)),
-        local_store_url: None,
-        tables: None,
-    })
-    .await
-    .expect("load");
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let objects = support::objects(CONF).await;
     let auth = Arc::new(FakeAuth::default());
     let (ids, _) = Identifiers::ordered(Identifiers::builtin(), &["ip", "username", "anonymous"]);
     let p = Pipeline::new(
