@@ -322,9 +322,21 @@ pub(crate) fn parse(raw: Bytes, limits: &Limits) -> Result<Message, ParseError> 
     if raw.len() > limits.max_message_size {
         return Err(e(K::TooLarge, "message too large"));
     }
-    let head = match index_head(&raw, limits, true)? {
-        Some(h) => h,
-        None => {
+    let head = match index_head(&raw, limits, true) {
+        Ok(Some(h)) => h,
+        // A bad line in the head: the rest may still name who to answer. A datagram
+        // is the whole message, so the lenient head is only for the 400, never for
+        // framing.
+        Err(err) => {
+            return Err(match index_head_lenient(&raw, limits) {
+                Some(head) => match assemble(raw, head, 0, limits) {
+                    Ok(m) => err.with_head(m),
+                    Err(_) => err,
+                },
+                None => err,
+            })
+        }
+        Ok(None) => {
             return Err(e(
                 K::Incomplete,
                 if memchr::memchr(b'\n', &raw).is_none() {

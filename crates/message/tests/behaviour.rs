@@ -371,3 +371,21 @@ fn framer_takes_a_large_head_fed_one_byte_at_a_time() {
     assert_eq!(m.header_count(), 201);
     assert_eq!(&m.body()[..], b"ok");
 }
+
+/// A datagram whose head has a broken line still yields the head (the good lines),
+/// so the server can answer 400 rather than drop it silently.
+#[test]
+fn a_datagram_with_a_bad_header_line_keeps_its_head_for_the_400() {
+    let raw = "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
+               Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-x1;rport\r\n\
+               From: <sip:101@127.0.0.1>;tag=a\r\nTo: <sip:101@127.0.0.1>\r\n\
+               Call-ID: x1\r\nCSeq: 2 REGISTER\r\n\
+               101[authentication username= password=101]\r\n\
+               Content-Length: 0\r\n\r\n";
+    let err = sip_message::Message::parse(raw.as_bytes().to_vec()).unwrap_err();
+    let head = err.head().expect("the head is kept");
+    assert!(head.is_request());
+    assert_eq!(head.call_id().unwrap().as_str(), "x1");
+    assert!(head.top_via().is_ok());
+    assert!(!err.reason().is_empty());
+}

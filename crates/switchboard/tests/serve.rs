@@ -277,3 +277,18 @@ fn every_rfc4475_message_over_udp_leaves_the_server_answering() {
     }
     assert_eq!(server.stop(), Some(0));
 }
+
+#[test]
+fn a_udp_request_with_a_broken_header_line_gets_400() {
+    let server = start("udp-bad-line");
+    // The Via's port is not where the answer goes: rport sends it to the source.
+    let request = options("badline", "badline", 9, "UDP").replace(
+        "Max-Forwards: 70\r\n",
+        "Max-Forwards: 70\r\nthis line has no colon\r\n",
+    );
+    let answer = udp_exchange(&server, request.as_bytes()).expect("an answer");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("SIP/2.0 400 "), "{text}");
+    assert!(text.contains("Call-ID: badline"), "{text}");
+    assert_eq!(server.stop(), Some(0));
+}
