@@ -3,7 +3,8 @@
 //! `kill -9` and a restart with its remaining lifetime; a REGISTER for an AOR the
 //! endpoint does not have gets 404.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use sip_digest::{authorization, Algorithm, Auth};
 use sip_message::Message;
@@ -124,5 +125,101 @@ fn register_query_survive_kill9_and_unregister() {
     );
     assert_eq!(gone.status(), Some(200), "{gone:?}");
     assert!(contacts(&gone).is_empty(), "{gone:?}");
+    assert_eq!(server.stop(), Some(0));
+}
+
+/// Phones 101 and 102 from templates, as the realtime tutorial's users.
+const PHONES: &str = "\
+[endpoint-tpl](!)\ntype=endpoint\ncontext=default\n\n\
+[auth-tpl](!)\ntype=auth\nauth_type=userpass\n\n\
+[aor-tpl](!)\ntype=aor\nmax_contacts=1\nremove_existing=yes\n\n\
+[101](endpoint-tpl)\nauth=101\naors=101\n[101](auth-tpl)\nusername=101\npassword=101\n[101](aor-tpl)\n\n\
+[102](endpoint-tpl)\nauth=102\naors=102\n[102](auth-tpl)\nusername=102\npassword=102\n[102](aor-tpl)\n";
+
+/// Runs a SIPp scenario of tests/sipp as `user` with these credentials (the
+/// packaged SIPp cannot take credentials per call from an injection file).
+fn sipp(
+    server: &Server,
+    scenario: &str,
+    user: &str,
+    auth_user: &str,
+    password: &str,
+) -> std::process::Output {
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/sipp/{scenario}.xml"));
+    Command::new("sipp")
+        .arg("-sf")
+        .arg(&scenario)
+        .args(["-s", user, "-au", auth_user, "-ap", password])
+        .args(["-t", "u1", "-i", "127.0.0.1", "-p"])
+        .arg(free_port().to_string())
+        .args(["-m", "1", "-timeout", "20s", "-nostdin"])
+        .arg(server.addr().to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("sipp runs (apt-get install sip-tester)")
+}
+
+fn assert_sipp_ok(out: &std::process::Output, server: &Server) {
+    assert!(
+        out.status.success(),
+        "sipp failed ({:?}):\n{}\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+}
+
+#[test]
+fn sipp_phones_register_with_digest_and_are_stored() {
+    let port = free_port();
+    let dir = config_dir("register-sipp");
+    std::fs::write(
+        dir.join("pjsip.conf"),
+        format!("[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n{PHONES}"),
+    )
+    .expect("write pjsip.conf");
+    let server = Server::start(dir, port);
+    for phone in ["101", "102"] {
+        assert_sipp_ok(&sipp(&server, "register", phone, phone, phone), &server);
+    }
+    // A wrong password and an unknown user: both get a second 401.
+    assert_sipp_ok(
+        &sipp(&server, "register-rejected", "101", "101", "wrong"),
+        &server,
+    );
+    assert_sipp_ok(
+        &sipp(&server, "register-rejected", "999", "999", "999"),
+        &server,
+    );
+
+    // The local store's ps_contacts holds both phones (read while the server runs:
+    // the database is in WAL mode).
+    let db = server.dir().join("data/switchboard.db");
+    let rows = Command::new("sqlite3")
+        .arg(&db)
+        .arg("SELECT id || ' ' || uri || ' ' || endpoint FROM ps_contacts ORDER BY id")
+        .output()
+        .expect("sqlite3 runs (apt-get install sqlite3)");
+    let rows = String::from_utf8_lossy(&rows.stdout);
+    let rows: Vec<&str> = rows.lines().collect();
+    assert_eq!(rows.len(), 2, "{rows:?}\n{}", server.log());
+    // Rows as Asterisk's realtime writes them: `;` stored as `^3B`.
+    assert!(
+        rows[0].starts_with("101^3B@") && rows[0].ends_with(" 101"),
+        "{rows:?}"
+    );
+    assert!(
+        rows[1].starts_with("102^3B@")
+            && rows[1].contains(" sip:102@127.0.0.1:")
+            && rows[1].ends_with("^3Btransport=UDP 102"),
+        "{rows:?}"
+    );
+    let log = server.log();
+    assert!(
+        log.contains("(callid: ") && log.contains("- Failed to authenticate"),
+        "{log}"
+    );
+    assert!(log.contains("- No matching endpoint found"), "{log}");
     assert_eq!(server.stop(), Some(0));
 }
