@@ -223,3 +223,40 @@ fn sipp_phones_register_with_digest_and_are_stored() {
     assert!(log.contains("- No matching endpoint found"), "{log}");
     assert_eq!(server.stop(), Some(0));
 }
+
+#[test]
+fn sipp_phones_from_a_wizard_register() {
+    let port = free_port();
+    let dir = config_dir("register-wizard");
+    std::fs::write(
+        dir.join("pjsip.conf"),
+        format!("[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n"),
+    )
+    .expect("write pjsip.conf");
+    std::fs::write(
+        dir.join("pjsip_wizard.conf"),
+        "[phone](!)\ntype=wizard\naccepts_auth=yes\naccepts_registrations=yes\n\
+         aor/max_contacts=1\n\n\
+         [101](phone)\ninbound_auth/username=101\ninbound_auth/password=101\n\n\
+         [102](phone)\ninbound_auth/username=102\ninbound_auth/password=102\n",
+    )
+    .expect("write pjsip_wizard.conf");
+    let server = Server::start(dir, port);
+    for phone in ["101", "102"] {
+        assert_sipp_ok(&sipp(&server, "register", phone, phone, phone), &server);
+    }
+    assert_sipp_ok(
+        &sipp(&server, "register-rejected", "102", "102", "101"),
+        &server,
+    );
+    let log = server.log();
+    assert!(
+        log.contains("to AOR '101' with expiration of 120 seconds"),
+        "{log}"
+    );
+    assert!(
+        log.contains("to AOR '102' with expiration of 120 seconds"),
+        "{log}"
+    );
+    assert_eq!(server.stop(), Some(0));
+}
