@@ -204,7 +204,12 @@ pub struct UdpClient {
 impl UdpClient {
     /// A client of `server` on a free loopback port.
     pub fn new(server: &Server) -> UdpClient {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
+        UdpClient::bind(server, 0)
+    }
+
+    /// A client of `server` on this loopback port (0: any free one).
+    pub fn bind(server: &Server, port: u16) -> UdpClient {
+        let sock = UdpSocket::bind(("127.0.0.1", port)).expect("udp");
         sock.set_read_timeout(Some(Duration::from_secs(3))).ok();
         UdpClient {
             sock,
