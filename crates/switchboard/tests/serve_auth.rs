@@ -131,3 +131,46 @@ fn challenges_success_and_failures_look_the_same_on_the_wire() {
     );
     assert_eq!(server.stop(), Some(0));
 }
+
+#[test]
+fn right_credentials_on_an_expired_nonce_get_stale_true() {
+    let port = free_port();
+    let dir = config_dir("auth-stale");
+    std::fs::write(
+        dir.join("pjsip.conf"),
+        format!(
+            "[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n\
+             [alice]\ntype=endpoint\nauth=alice-auth\n\n\
+             [alice-auth]\ntype=auth\nusername=alice\npassword=secret\nnonce_lifetime=1\n"
+        ),
+    )
+    .expect("write pjsip.conf");
+    let server = Server::start(dir, port);
+    let c = UdpClient::new(&server);
+    let me = c.port();
+    let first = c.ask(&options("alice", "s1", 1, me, None));
+    assert_eq!(first.status(), Some(401));
+    // Past nonce_lifetime (1 s): the nonce's second and the next one, and a margin.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let late = c.ask(&options(
+        "alice",
+        "s1",
+        2,
+        me,
+        Some(&answer(&first, "secret")),
+    ));
+    assert_eq!(late.status(), Some(401), "{late:?}");
+    let challenge =
+        String::from_utf8_lossy(late.value("WWW-Authenticate").expect("challenge")).into_owned();
+    assert!(challenge.contains("stale=true"), "{challenge}");
+    // The fresh nonce works at once.
+    let ok = c.ask(&options(
+        "alice",
+        "s1",
+        3,
+        me,
+        Some(&answer(&late, "secret")),
+    ));
+    assert_eq!(ok.status(), Some(200), "{ok:?}");
+    assert_eq!(server.stop(), Some(0));
+}
