@@ -12,6 +12,7 @@ pub mod acl;
 pub mod auth;
 pub mod identify;
 pub mod pipeline;
+pub mod qualify;
 pub mod registrar;
 pub mod source;
 
@@ -20,6 +21,10 @@ pub use auth::DigestAuthenticator;
 pub use identify::{Identifier, Identifiers, IdentifySettings, RequestFacts};
 pub use pipeline::{
     AuthRequest, AuthVerdict, Authenticator, EndpointRequest, EndpointService, Pipeline,
+};
+pub use qualify::{
+    qualify_channel, Observed, OptionsSender, Qualifier, QualifyInbox, QualifyNotifier,
+    QualifyOptions, QualifyResults,
 };
 pub use registrar::RegistrarService;
 pub use source::RequestSource;

@@ -20,6 +20,7 @@ use sorcery::types::endpoint::IdentifyBy;
 use sorcery::value::Text;
 
 use crate::pipeline::{EndpointRequest, EndpointService};
+use crate::qualify::QualifyNotifier;
 use crate::source::RequestSource;
 
 /// Unix seconds now.
@@ -37,6 +38,7 @@ pub struct RegistrarService {
     writer: ContactWriter,
     reg_server: String,
     ignore_uri_user_options: bool,
+    qualify: Option<QualifyNotifier>,
 }
 
 impl RegistrarService {
@@ -55,7 +57,16 @@ impl RegistrarService {
             writer,
             reg_server,
             ignore_uri_user_options,
+            qualify: None,
         }
+    }
+
+    /// Tells the qualify scheduler about every AOR whose contacts this registrar
+    /// changes, so that a new contact is probed at once (spec §10) rather than at the
+    /// scheduler's next rescan.
+    pub fn with_qualify(mut self, notifier: QualifyNotifier) -> RegistrarService {
+        self.qualify = Some(notifier);
+        self
     }
 
     async fn run<S: RequestSource>(&self, r: EndpointRequest<S>) -> Message {
@@ -128,6 +139,9 @@ impl RegistrarService {
                 return reply(&r.request.message, 500, None, &[]);
             }
             self.location.apply(&decision.changes);
+            if let Some(q) = &self.qualify {
+                q.changed(&aor_name);
+            }
             for c in &decision.changes {
                 log_change(c);
             }
