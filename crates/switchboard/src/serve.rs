@@ -422,7 +422,7 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
         timers: timers(&objects).await,
         ..EndpointConfig::default()
     };
-    let registrations = match crate::services::registrations(&objects).await {
+    let mut registrations = match crate::services::registrations(&objects).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!("{e}");
@@ -444,6 +444,10 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
         Ok(resolver) => endpoint = endpoint.with_resolver(resolver),
         Err(e) => tracing::warn!("no DNS resolver ({e}): requests can only go to IP addresses"),
     }
+    // Shared with the qualify scheduler, which sends its OPTIONS through it.
+    let endpoint = Arc::new(endpoint);
+    let _qualifier =
+        crate::services::start_qualify(&objects, &mut registrations, Arc::clone(&endpoint)).await;
 
     let pid_file = data_dir.join("switchboard.pid");
     if let Err(e) = std::fs::write(&pid_file, format!("{}\n", std::process::id())) {

@@ -1,18 +1,19 @@
 //! The services `serve` runs behind the endpoint: the request pipeline (ACLs,
 //! identification, digest authentication; crates/services) and, after it, the
-//! default OPTIONS responder.
+//! default OPTIONS responder; and the qualify scheduler, started once the endpoint it
+//! sends through exists.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use asterisk_conf::FsSource;
-use sip_endpoint::{OptionsResponder, Service};
+use sip_endpoint::{Endpoint, OptionsResponder, Service, Wire};
 use sip_message::Method;
 use sip_registrar::{ContactStatus, Location};
 use sip_services::registrar::unix_now;
 use sip_services::{
-    DigestAuthenticator, Identifiers, IdentifySettings, NamedAcls, Pipeline, RegistrarService,
-    RequestSource,
+    qualify_channel, DigestAuthenticator, Identifiers, IdentifySettings, NamedAcls, Pipeline,
+    Qualifier, QualifyInbox, QualifyNotifier, QualifyOptions, RegistrarService, RequestSource,
 };
 use sorcery::contacts::{load_contacts, ContactWrite, ContactWriter, WriterOptions};
 use sorcery::objects::Objects;
@@ -28,6 +29,12 @@ pub struct Registrations {
     pub location: Arc<Location>,
     /// The group-commit writer of contacts.
     pub writer: ContactWriter,
+    /// The registrar's line to the qualify scheduler.
+    pub qualify: QualifyNotifier,
+    /// The scheduler's end of that line, until [`start_qualify`] takes it: the
+    /// registrar exists before the endpoint, the scheduler only after it, and notes
+    /// sent in between wait in the channel.
+    qualify_inbox: Option<QualifyInbox>,
     _expiry: tokio::task::JoinHandle<()>,
 }
 
@@ -46,11 +53,41 @@ pub async fn registrations(objects: &Arc<Objects>) -> Result<Registrations, Stri
     tracing::info!("{} contacts loaded from the store", loaded.live.len());
     let writer = ContactWriter::start(Arc::clone(objects), WriterOptions::default());
     let expiry = tokio::spawn(expire_contacts(Arc::clone(&location), writer.clone()));
+    let (qualify, inbox) = qualify_channel();
     Ok(Registrations {
         location,
         writer,
+        qualify,
+        qualify_inbox: Some(inbox),
         _expiry: expiry,
     })
+}
+
+/// Starts qualifying (spec §10) through `endpoint`, with `max_initial_qualify_time`
+/// and `default_from_user` from the `global` object as they are at start. Returns
+/// `None` if it was already started. Dropping the [`Qualifier`] stops it.
+pub async fn start_qualify<W: Wire>(
+    objects: &Arc<Objects>,
+    registrations: &mut Registrations,
+    endpoint: Arc<Endpoint<W>>,
+) -> Option<Qualifier> {
+    let inbox = registrations.qualify_inbox.take()?;
+    let global = objects.global.get("global").await.ok().flatten();
+    let mut options = QualifyOptions::default();
+    if let Some(g) = &global {
+        options.max_initial_qualify_time =
+            std::time::Duration::from_secs(u64::from(g.max_initial_qualify_time));
+        if !g.default_from_user.is_empty() {
+            options.from_user = g.default_from_user.to_string();
+        }
+    }
+    Some(Qualifier::start(
+        inbox,
+        Arc::new(endpoint),
+        Arc::clone(objects),
+        Arc::clone(&registrations.location),
+        options,
+    ))
 }
 
 /// Removes contacts as they expire (spec §6.10): from memory at once, from the store
@@ -139,7 +176,8 @@ pub async fn build<S: RequestSource>(
             registrations.writer.clone(),
             REG_SERVER.to_owned(),
             ignore_uri_user_options,
-        ))],
+        )
+        .with_qualify(registrations.qualify.clone()))],
     );
     Ok(vec![
         Arc::new(pipeline),
