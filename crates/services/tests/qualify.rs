@@ -370,3 +370,39 @@ fn the_options_request_follows_outbound_proxy_and_path_and_drops_our_nat_paramet
     // A contact that is not a SIP URI is refused, not sent.
     assert!(options_for(&dynamic("b", "tel:+15551234", 10), "asterisk").is_err());
 }
+
+#[tokio::test(start_paused = true)]
+async fn qualify_turned_off_by_a_refresh_makes_the_contact_nonqualified_and_stops_probes() {
+    let sender = FakeSender::new(Peer::Answer(200, Duration::from_millis(10)));
+    let r = start(DYN_CONF, &sender).await;
+    let uri = "sip:b@198.51.100.7:5060";
+    r.location.load(&dynamic("b", uri, 10), ContactStatus::NonQualified);
+    r.notifier.changed("b");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        r.location.contacts("b", unix_now())[0].status,
+        ContactStatus::Reachable
+    );
+    // A refresh after a reload set qualify_frequency=0 (the registrar keeps the status
+    // on an update; the scheduler turns it to NonQualified).
+    r.location.load(&dynamic("b", uri, 0), ContactStatus::Reachable);
+    r.notifier.changed("b");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        r.location.contacts("b", unix_now())[0].status,
+        ContactStatus::NonQualified
+    );
+    let before = sender.sent_to(uri).len();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(sender.sent_to(uri).len(), before);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_probe_still_out_is_not_stacked_when_qualify_timeout_exceeds_the_period() {
+    let sender = FakeSender::new(Peer::Silent);
+    let conf = format!("[a]\ntype=aor\ncontact={A_URI}\nqualify_frequency=1\nqualify_timeout=3.5\n");
+    let _r = start(&conf, &sender).await;
+    tokio::time::sleep(Duration::from_millis(9_500)).await;
+    // Sent at 0, then the first round after each timeout (3.5 s → 4, 7.5 → 8): 3.
+    assert_eq!(sender.sent_to(A_URI).len(), 3, "{:?}", sender.sent());
+}

@@ -1,15 +1,17 @@
 //! Qualify with the whole server (spec §10): an AOR with `qualify_frequency=1` and a
 //! static contact on a UDP socket this test owns. The test answers the server's
 //! OPTIONS with 200 and sees one about every second and the contact logged
-//! Reachable; then it stops answering and sees the contact logged Unreachable.
+//! Reachable; then it stops answering and sees the contact logged Unreachable. A
+//! phone that registers is probed at once, not at the end of a first period.
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
+use sip_digest::{authorization, Algorithm, Auth};
 use sip_message::{Message, Method};
 
 mod support;
-use support::{config_dir, free_port, Server};
+use support::{config_dir, free_port, Server, UdpClient};
 
 /// Receives the next OPTIONS (retransmissions included) within `wait`, with its
 /// source address.
@@ -120,6 +122,78 @@ fn a_static_contact_is_qualified_every_second_and_found_unreachable_when_it_stop
         server.log().matches(&reachable).count(),
         2,
         "{}",
+        server.log()
+    );
+    server.stop();
+}
+
+/// A REGISTER from 101 binding `contact`, with `extra` headers.
+fn register(call_id: &str, cseq: u32, me: u16, contact: &str, extra: &str) -> String {
+    format!(
+        "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK{call_id}-{cseq};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:101@127.0.0.1>;tag=f{call_id}\r\n\
+         To: <sip:101@127.0.0.1>\r\n\
+         Call-ID: {call_id}\r\n\
+         CSeq: {cseq} REGISTER\r\n\
+         Contact: <{contact}>\r\n\
+         Expires: 600\r\n{extra}\
+         Content-Length: 0\r\n\r\n"
+    )
+}
+
+#[test]
+fn a_registered_contact_is_probed_at_once() {
+    let dir = config_dir("qualify-reg");
+    let port = free_port();
+    std::fs::write(
+        dir.join("pjsip.conf"),
+        format!(
+            "[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n\
+             [101]\ntype=endpoint\nauth=101\naors=101\n\n\
+             [101]\ntype=auth\nusername=101\npassword=101\n\n\
+             [101]\ntype=aor\nmax_contacts=1\nqualify_frequency=600\n"
+        ),
+    )
+    .expect("write pjsip.conf");
+    let server = Server::start(dir, port);
+    let phone = UdpSocket::bind("127.0.0.1:0").expect("phone socket");
+    let contact = format!("sip:101@127.0.0.1:{}", phone.local_addr().expect("addr").port());
+
+    let c = UdpClient::new(&server);
+    let me = c.port();
+    let first = c.ask(&register("q1", 1, me, &contact, ""));
+    assert_eq!(first.status(), Some(401), "{first:?}");
+    let challenge = first.www_authenticate().expect("challenge")[0].clone();
+    let creds = Auth::new("101", "asterisk")
+        .password("101")
+        .algorithms(&Algorithm::ALL);
+    let authz = authorization(&challenge, &creds, "REGISTER", "sip:127.0.0.1", "c0ffee", 1)
+        .expect("answer");
+    let registered = Instant::now();
+    let ok = c.ask(&register(
+        "q1",
+        2,
+        me,
+        &contact,
+        &format!("Authorization: {authz}\r\n"),
+    ));
+    assert_eq!(ok.status(), Some(200), "{ok:?}\n{}", server.log());
+
+    // qualify_frequency is 600 s: only the registration can explain a probe now.
+    let Some((m, from)) = next_options(&phone, Duration::from_secs(3)) else {
+        panic!("no OPTIONS after the registration:\n{}", server.log());
+    };
+    assert!(registered.elapsed() < Duration::from_secs(2));
+    assert_eq!(m.request_uri().map(|u| u.as_str()), Some(contact.as_str()));
+    let mut answer = Message::response_to(&m, 200, None);
+    answer.set_to_tag("phone").expect("To tag");
+    phone.send_to(&answer.to_bytes(), from).expect("answer");
+    let reachable = format!("Contact 101/{contact} is now Reachable.  RTT: ");
+    assert!(
+        wait_for_log(&server, &reachable, Duration::from_secs(2)),
+        "no '{reachable}' in:\n{}",
         server.log()
     );
     server.stop();
