@@ -3,8 +3,8 @@
 //! OPTIONS, and later sessions, subscriptions, MESSAGE). Each step is its own module
 //! and reads configuration only through the store.
 //!
-//! Identification and ACLs are here; authentication and the registrar plug in as
-//! they land.
+//! Beside the pipeline, [`qualify`] probes contacts with OPTIONS (spec §10) through
+//! the endpoint and records their status in the location service.
 
 #![warn(missing_docs)]
 
