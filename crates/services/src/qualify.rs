@@ -419,11 +419,14 @@ impl Scheduler {
         }
     }
 
-    fn in_location(&self, e: &Entry) -> bool {
+    /// The contact's record as the location service holds it now, if it is still
+    /// there (not expired, not removed).
+    fn in_location(&self, e: &Entry) -> Option<Contact> {
         self.location
             .contacts(e.contact.aor(), unix_now())
-            .iter()
-            .any(|c| c.contact.meta.id == e.contact.meta.id)
+            .into_iter()
+            .find(|c| c.contact.meta.id == e.contact.meta.id)
+            .map(|c| c.contact)
     }
 
     /// A random delay in `[0, min(frequency, max_initial_qualify_time))`.
@@ -486,11 +489,29 @@ impl Scheduler {
                 self.timeline.pop_first();
                 continue;
             };
-            if !entry.is_static && !self.in_location(entry) {
-                // Expired or removed since the last round: nothing to probe.
-                self.drop_entry(&id, ContactStatus::Removed);
-                continue;
+            if !entry.is_static {
+                match self.in_location(entry) {
+                    // Probe with the record as it is now (a refresh may have changed
+                    // its settings even if the registrar's note was dropped).
+                    Some(c) if c.qualify_frequency > 0 => {
+                        if let Some(e) = self.entries.get_mut(&id) {
+                            e.contact = c;
+                        }
+                    }
+                    Some(_) => {
+                        self.drop_entry(&id, ContactStatus::NonQualified);
+                        continue;
+                    }
+                    None => {
+                        // Expired or removed since the last round: nothing to probe.
+                        self.drop_entry(&id, ContactStatus::Removed);
+                        continue;
+                    }
+                }
             }
+            let Some(entry) = self.entries.get(&id) else {
+                continue;
+            };
             let next = now + entry.frequency();
             self.reschedule(&id, next);
             let Some(entry) = self.entries.get_mut(&id) else {
