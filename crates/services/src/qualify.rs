@@ -55,8 +55,10 @@ use crate::registrar::unix_now;
 /// many in flight in one task.
 pub trait OptionsSender: Send + Sync + 'static {
     /// Sends `request` and resolves with its final response or why there is none.
-    fn send(&self, request: OutgoingRequest)
-        -> BoxFuture<'static, Result<ClientResponse, ClientError>>;
+    fn send(
+        &self,
+        request: OutgoingRequest,
+    ) -> BoxFuture<'static, Result<ClientResponse, ClientError>>;
 }
 
 impl<W: Wire> OptionsSender for Arc<Endpoint<W>> {
@@ -525,8 +527,10 @@ impl Scheduler {
             let request = match options_for(&entry.contact, &self.options.from_user) {
                 Ok(r) => r,
                 Err(why) => {
-                    let fut: BoxFuture<'static, Done> =
-                        Box::pin(std::future::ready(Done { id, outcome: Err(why) }));
+                    let fut: BoxFuture<'static, Done> = Box::pin(std::future::ready(Done {
+                        id,
+                        outcome: Err(why),
+                    }));
                     entry.in_flight = true;
                     return Some(fut);
                 }
@@ -702,4 +706,3 @@ pub fn options_for(contact: &Contact, from_user: &str) -> Result<OutgoingRequest
     };
     Ok(OutgoingRequest::new(message).to(destination))
 }
-

@@ -97,9 +97,7 @@ impl OptionsSender for FakeSender {
 const A_URI: &str = "sip:a@192.0.2.1:5060";
 
 fn static_conf(extra: &str) -> String {
-    format!(
-        "[a]\ntype=aor\ncontact={A_URI}\nqualify_frequency=5\nqualify_timeout=1.0\n{extra}\n"
-    )
+    format!("[a]\ntype=aor\ncontact={A_URI}\nqualify_frequency=5\nqualify_timeout=1.0\n{extra}\n")
 }
 
 /// No jitter on the first round, so times are exact.
@@ -233,7 +231,8 @@ async fn a_registered_contact_is_probed_at_once_its_status_reaches_the_location_
 
     // The registrar adds a contact and says so.
     let uri = "sip:b@198.51.100.7:5060";
-    r.location.load(&dynamic("b", uri, 10), ContactStatus::NonQualified);
+    r.location
+        .load(&dynamic("b", uri, 10), ContactStatus::NonQualified);
     r.notifier.changed("b");
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(sender.sent_to(uri).len(), 1, "probed at once");
@@ -376,7 +375,8 @@ async fn qualify_turned_off_by_a_refresh_makes_the_contact_nonqualified_and_stop
     let sender = FakeSender::new(Peer::Answer(200, Duration::from_millis(10)));
     let r = start(DYN_CONF, &sender).await;
     let uri = "sip:b@198.51.100.7:5060";
-    r.location.load(&dynamic("b", uri, 10), ContactStatus::NonQualified);
+    r.location
+        .load(&dynamic("b", uri, 10), ContactStatus::NonQualified);
     r.notifier.changed("b");
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(
@@ -385,7 +385,8 @@ async fn qualify_turned_off_by_a_refresh_makes_the_contact_nonqualified_and_stop
     );
     // A refresh after a reload set qualify_frequency=0 (the registrar keeps the status
     // on an update; the scheduler turns it to NonQualified).
-    r.location.load(&dynamic("b", uri, 0), ContactStatus::Reachable);
+    r.location
+        .load(&dynamic("b", uri, 0), ContactStatus::Reachable);
     r.notifier.changed("b");
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(
@@ -400,7 +401,8 @@ async fn qualify_turned_off_by_a_refresh_makes_the_contact_nonqualified_and_stop
 #[tokio::test(start_paused = true)]
 async fn a_probe_still_out_is_not_stacked_when_qualify_timeout_exceeds_the_period() {
     let sender = FakeSender::new(Peer::Silent);
-    let conf = format!("[a]\ntype=aor\ncontact={A_URI}\nqualify_frequency=1\nqualify_timeout=3.5\n");
+    let conf =
+        format!("[a]\ntype=aor\ncontact={A_URI}\nqualify_frequency=1\nqualify_timeout=3.5\n");
     let _r = start(&conf, &sender).await;
     tokio::time::sleep(Duration::from_millis(9_500)).await;
     // Sent at 0, then the first round after each timeout (3.5 s → 4, 7.5 → 8): 3.

@@ -170,14 +170,16 @@ pub async fn build<S: RequestSource>(
         settings,
         ignore_uri_user_options,
         authenticator,
-        vec![Arc::new(RegistrarService::new(
-            Arc::clone(objects),
-            Arc::clone(&registrations.location),
-            registrations.writer.clone(),
-            REG_SERVER.to_owned(),
-            ignore_uri_user_options,
-        )
-        .with_qualify(registrations.qualify.clone()))],
+        vec![Arc::new(
+            RegistrarService::new(
+                Arc::clone(objects),
+                Arc::clone(&registrations.location),
+                registrations.writer.clone(),
+                REG_SERVER.to_owned(),
+                ignore_uri_user_options,
+            )
+            .with_qualify(registrations.qualify.clone()),
+        )],
     );
     Ok(vec![
         Arc::new(pipeline),

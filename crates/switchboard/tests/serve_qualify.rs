@@ -159,7 +159,10 @@ fn a_registered_contact_is_probed_at_once() {
     .expect("write pjsip.conf");
     let server = Server::start(dir, port);
     let phone = UdpSocket::bind("127.0.0.1:0").expect("phone socket");
-    let contact = format!("sip:101@127.0.0.1:{}", phone.local_addr().expect("addr").port());
+    let contact = format!(
+        "sip:101@127.0.0.1:{}",
+        phone.local_addr().expect("addr").port()
+    );
 
     let c = UdpClient::new(&server);
     let me = c.port();
