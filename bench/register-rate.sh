@@ -16,7 +16,8 @@
 # Environment: USERS (default 10000), FIXED_RATE (default 1000 registrations/s),
 # SIPP_PROCS (default 1: SIPp processes sharing the load, each with its own slice of
 # the users), SWITCHBOARD_BIN (a given build instead of building the release one),
-# KEEP_WORK=1 (keep the work directory: configs, server log, SIPp files).
+# KEEP_WORK=1 (keep the work directory: configs, server log, SIPp files), SETTLE
+# (seconds to wait after the refresh pass before the last memory reading, default 35).
 #
 # Users are 100000.. (USERS of them) with password "pw<user>". Switchboard gets a
 # pjsip.conf with an endpoint, an auth and an aor (max_contacts=1,
@@ -30,8 +31,8 @@
 # In the rate search each step sends rate x 5 registrations; users are taken in
 # order and wrap around, so above USERS/5 per second every user registers at least
 # once per step (refreshes of existing contacts). Bounded: populate and refresh
-# take USERS / FIXED_RATE seconds each (10 s by default), then at most 10 steps of
-# at most ~20 s.
+# take USERS / FIXED_RATE seconds each (10 s by default), a 35 s pause before the
+# last memory reading, then at most 10 steps of at most ~20 s.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
@@ -263,12 +264,16 @@ measure populate "$fixed" "$users" || true
 read -r rss1 pss1 <<<"$(mem)"
 measure refresh "$fixed" "$users" || true
 read -r rss2 pss2 <<<"$(mem)"
-python3 - "$users" "$rss0" "$pss0" "$rss1" "$pss1" "$rss2" "$pss2" <<'PY'
+# Completed non-INVITE transactions linger 32 s (Timer J) in a stateful server:
+# read the memory again once they are gone.
+sleep "${SETTLE:-35}"
+read -r rss3 pss3 <<<"$(mem)"
+python3 - "$users" "$rss0" "$pss0" "$rss1" "$pss1" "$rss2" "$pss2" "$rss3" "$pss3" <<'PY'
 import sys
-n = int(sys.argv[1]); r0, p0, r1, p1, r2, p2 = map(int, sys.argv[2:])
-print(f"memory: RSS {r0/1024:.1f} MB before, {r1/1024:.1f} MB after populate, {r2/1024:.1f} MB after refresh; "
-      f"PSS (summed over processes) {p0/1024:.1f} -> {p1/1024:.1f} -> {p2/1024:.1f} MB; "
-      f"per contact: RSS {(r2-r0)*1024/n:.0f} B, PSS {(p2-p0)*1024/n:.0f} B")
+n = int(sys.argv[1]); r0, p0, r1, p1, r2, p2, r3, p3 = map(int, sys.argv[2:])
+print(f"memory: RSS {r0/1024:.1f} MB before, {r1/1024:.1f} after populate, {r2/1024:.1f} after refresh, "
+      f"{r3/1024:.1f} settled; PSS (summed over processes) {p0/1024:.1f} -> {p1/1024:.1f} -> {p2/1024:.1f} -> {p3/1024:.1f} MB; "
+      f"per contact (settled - before): RSS {(r3-r0)*1024/n:.0f} B, PSS {(p3-p0)*1024/n:.0f} B")
 PY
 
 best=0
