@@ -11,7 +11,7 @@
 #      passes with < 0.1% failed calls and no retransmission at all. Prints the
 #      highest passing rate.
 #
-#   bench/register-rate.sh [--kamailio] [--tmpfs] [START_RATE] [MAX_RATE]
+#   bench/register-rate.sh [--kamailio | --kamailio-htable] [--tmpfs] [START_RATE] [MAX_RATE]
 #
 # Environment: USERS (default 10000), FIXED_RATE (default 1000 registrations/s),
 # SIPP_PROCS (default 1: SIPp processes sharing the load, each with its own slice of
@@ -26,7 +26,11 @@
 # here) or, with --tmpfs, under /dev/shm. Kamailio is an in-memory registrar
 # (usrloc db_mode=0, registrar save with "one contact per AOR") authenticating
 # from a db_text `subscriber` table of the same users (auth_db, calculate_ha1,
-# realm "asterisk" as Switchboard's challenge).
+# realm "asterisk" as Switchboard's challenge). db_text answers a query by
+# scanning every row, so with --kamailio-htable the passwords are loaded at start
+# from the same db_text directory into an htable (a hash table in shared memory)
+# and checked with the auth module's pv_www_authenticate instead: the same
+# registrar, with a credential lookup that does not grow with the number of users.
 #
 # In the rate search each step sends rate x 5 registrations; users are taken in
 # order and wrap around, so above USERS/5 per second every user registers at least
@@ -38,10 +42,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 
 peer=switchboard
+creds=
 datadisk=disk
 while [[ ${1:-} == --* ]]; do
     case $1 in
-        --kamailio) peer=kamailio ;;
+        --kamailio) peer=kamailio; creds=db_text ;;
+        --kamailio-htable) peer=kamailio; creds=htable ;;
         --tmpfs) datadisk=tmpfs ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -96,7 +102,28 @@ with open(f"{d}/subscriber", "w") as f:
     for i in range(n):
         u = 100000 + i
         f.write(f"{i + 1}:{u}:127.0.0.1:pw{u}\n")
+with open(f"{d}/version", "a") as f:
+    f.write("2:htable:2\n")
+with open(f"{d}/htable", "w") as f:
+    f.write("id(int,auto) key_name(string) key_type(int) value_type(int) key_value(string) expires(int)\n")
+    for i in range(n):
+        u = 100000 + i
+        f.write(f"{i + 1}:{u}:0:0:pw{u}:0\n")
 PY
+    if [[ $creds == htable ]]; then
+        credmods='loadmodule "pv.so"
+loadmodule "htable.so"'
+        credparams="modparam(\"htable\", \"db_url\", \"text://$work/db\")
+modparam(\"htable\", \"htable\", \"creds=>size=14;dbtable=htable;\")"
+        authorize='is_present_hf("Authorization") && pv_www_authenticate("asterisk", "$sht(creds=>$au)", "0")'
+    else
+        credmods='loadmodule "auth_db.so"'
+        credparams="modparam(\"auth_db\", \"db_url\", \"text://$work/db\")
+modparam(\"auth_db\", \"calculate_ha1\", 1)
+modparam(\"auth_db\", \"password_column\", \"password\")
+modparam(\"auth_db\", \"use_domain\", 0)"
+        authorize='www_authorize("asterisk", "subscriber")'
+    fi
     cat > "$work/kamailio.cfg" <<KAM
 #!KAMAILIO
 listen=udp:127.0.0.1:$port
@@ -110,19 +137,16 @@ loadmodule "maxfwd.so"
 loadmodule "textops.so"
 loadmodule "db_text.so"
 loadmodule "auth.so"
-loadmodule "auth_db.so"
+$credmods
 loadmodule "usrloc.so"
 loadmodule "registrar.so"
-modparam("auth_db", "db_url", "text://$work/db")
-modparam("auth_db", "calculate_ha1", 1)
-modparam("auth_db", "password_column", "password")
-modparam("auth_db", "use_domain", 0)
+$credparams
 modparam("usrloc", "db_mode", 0)
 modparam("usrloc", "hash_size", 14)
 request_route {
     if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
     if (!is_method("REGISTER")) { sl_send_reply("405", "Method Not Allowed"); exit; }
-    if (!www_authorize("asterisk", "subscriber")) {
+    if (!($authorize)) {
         www_challenge("asterisk", "1");
         exit;
     }
@@ -258,7 +282,7 @@ mem() { # "rss_kb pss_kb"
     local u; u=$(usage); echo "${u#* }"
 }
 
-echo "$peer: $users users, data on $datadisk ($work), $procs SIPp process(es), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$peer${creds:+ ($creds)}: $users users, data on $datadisk ($work), $procs SIPp process(es), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 read -r rss0 pss0 <<<"$(mem)"
 measure populate "$fixed" "$users" || true
 read -r rss1 pss1 <<<"$(mem)"
