@@ -11,7 +11,6 @@
 //!   request is never let through because its credentials could not be checked.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sip_digest::{Algorithm, Auth, DigestServer, Outcome, Request};
 use sip_endpoint::BoxFuture;
@@ -20,6 +19,7 @@ use sorcery::types::auth::{Algorithm as ConfAlgorithm, Auth as AuthObject, AuthT
 use sorcery::types::endpoint::Endpoint;
 
 use crate::pipeline::{security_failure, AuthRequest, AuthVerdict, Authenticator};
+use crate::registrar::unix_now;
 
 /// Asterisk's `default_realm` default.
 const DEFAULT_REALM: &str = "asterisk";
@@ -59,10 +59,7 @@ impl DigestAuthenticator {
     }
 
     async fn check(&self, request: &AuthRequest, endpoint: Option<&Endpoint>) -> AuthVerdict {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let now = unix_now();
         let ip = request.remote.ip().to_canonical();
         let (default_realm, default_algorithms) = self.defaults().await;
         let Some(endpoint) = endpoint else {

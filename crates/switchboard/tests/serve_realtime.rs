@@ -5,11 +5,10 @@
 //! PostgreSQL (at `postgres://postgres@127.0.0.1:5432`, in a scratch database; the
 //! test fails when it is unreachable under `CI`, and is skipped loudly otherwise).
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 mod support;
-use support::{config_dir, free_port, Server};
+use support::{config_dir, free_port, sipp_as, Server};
 
 /// The tutorial's rows (the realtime tutorial's values; `transport-udp` is ours).
 const TUTORIAL: &str = "\
@@ -57,19 +56,8 @@ fn register_phones(tag: &str, url: &str, query: impl Fn(&str) -> String) -> Vec<
         format!("[databases]\nasterisk = {url}\n"),
     );
     let server = Server::start(dir, port);
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/register.xml");
     for phone in ["101", "102"] {
-        let out = Command::new("sipp")
-            .arg("-sf")
-            .arg(&scenario)
-            .args(["-s", phone, "-au", phone, "-ap", phone])
-            .args(["-t", "u1", "-i", "127.0.0.1", "-p"])
-            .arg(free_port().to_string())
-            .args(["-m", "1", "-timeout", "20s", "-nostdin"])
-            .arg(server.addr().to_string())
-            .stdin(Stdio::null())
-            .output()
-            .expect("sipp runs (apt-get install sip-tester)");
+        let out = sipp_as(&server, "register", phone, phone, phone);
         assert!(
             out.status.success(),
             "{phone} did not register:\n{}\n{}",

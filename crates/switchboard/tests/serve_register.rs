@@ -3,14 +3,14 @@
 //! `kill -9` and a restart with its remaining lifetime; a REGISTER for an AOR the
 //! endpoint does not have gets 404.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 
 use sip_digest::{authorization, Algorithm, Auth};
 use sip_message::Message;
 
 mod support;
-use support::{config_dir, free_port, Server, UdpClient};
+use support::{config_dir, free_port, sipp_as, Server, UdpClient};
 
 fn write_config(dir: &std::path::Path, port: u16) {
     std::fs::write(
@@ -136,29 +136,6 @@ const PHONES: &str = "\
 [101](endpoint-tpl)\nauth=101\naors=101\n[101](auth-tpl)\nusername=101\npassword=101\n[101](aor-tpl)\n\n\
 [102](endpoint-tpl)\nauth=102\naors=102\n[102](auth-tpl)\nusername=102\npassword=102\n[102](aor-tpl)\n";
 
-/// Runs a SIPp scenario of tests/sipp as `user` with these credentials (the
-/// packaged SIPp cannot take credentials per call from an injection file).
-fn sipp(
-    server: &Server,
-    scenario: &str,
-    user: &str,
-    auth_user: &str,
-    password: &str,
-) -> std::process::Output {
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/sipp/{scenario}.xml"));
-    Command::new("sipp")
-        .arg("-sf")
-        .arg(&scenario)
-        .args(["-s", user, "-au", auth_user, "-ap", password])
-        .args(["-t", "u1", "-i", "127.0.0.1", "-p"])
-        .arg(free_port().to_string())
-        .args(["-m", "1", "-timeout", "20s", "-nostdin"])
-        .arg(server.addr().to_string())
-        .stdin(Stdio::null())
-        .output()
-        .expect("sipp runs (apt-get install sip-tester)")
-}
-
 fn assert_sipp_ok(out: &std::process::Output, server: &Server) {
     assert!(
         out.status.success(),
@@ -181,15 +158,15 @@ fn sipp_phones_register_with_digest_and_are_stored() {
     .expect("write pjsip.conf");
     let server = Server::start(dir, port);
     for phone in ["101", "102"] {
-        assert_sipp_ok(&sipp(&server, "register", phone, phone, phone), &server);
+        assert_sipp_ok(&sipp_as(&server, "register", phone, phone, phone), &server);
     }
     // A wrong password and an unknown user: both get a second 401.
     assert_sipp_ok(
-        &sipp(&server, "register-rejected", "101", "101", "wrong"),
+        &sipp_as(&server, "register-rejected", "101", "101", "wrong"),
         &server,
     );
     assert_sipp_ok(
-        &sipp(&server, "register-rejected", "999", "999", "999"),
+        &sipp_as(&server, "register-rejected", "999", "999", "999"),
         &server,
     );
 
@@ -243,10 +220,10 @@ fn sipp_phones_from_a_wizard_register() {
     .expect("write pjsip_wizard.conf");
     let server = Server::start(dir, port);
     for phone in ["101", "102"] {
-        assert_sipp_ok(&sipp(&server, "register", phone, phone, phone), &server);
+        assert_sipp_ok(&sipp_as(&server, "register", phone, phone, phone), &server);
     }
     assert_sipp_ok(
-        &sipp(&server, "register-rejected", "102", "102", "101"),
+        &sipp_as(&server, "register-rejected", "102", "102", "101"),
         &server,
     );
     let log = server.log();

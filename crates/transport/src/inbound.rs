@@ -6,6 +6,13 @@ use sip_message::{Message, ParseError};
 use crate::stamp::stamp_request;
 use crate::{Inbound, Source};
 
+/// Whether a datagram or WebSocket message is only a keep-alive (CRLF, CRLFCRLF,
+/// whitespace, or nothing): not a message, nothing to parse or answer.
+pub(crate) fn is_keepalive(data: &[u8]) -> bool {
+    data.iter()
+        .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
+}
+
 /// Classifies one received message:
 ///
 /// * a request is stamped (RFC 3261 §18.2.1) and delivered; one whose top Via is

@@ -16,7 +16,7 @@ use sip_message::Message;
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
-use crate::inbound::classify;
+use crate::inbound::{classify, is_keepalive};
 use crate::{Protocol, Shared, Source};
 
 /// Datagrams taken per `recvmmsg`: each has a slot of the largest message size, so
@@ -63,10 +63,7 @@ fn handle(shared: &Shared, local: SocketAddr, remote: SocketAddr, data: &[u8]) -
     }
     // Keep-alives (CRLF, CRLFCRLF; RFC 5626 §3.5.1 uses STUN on UDP, but phones send
     // these too) and empty datagrams: nothing to parse or answer.
-    if data
-        .iter()
-        .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
-    {
+    if is_keepalive(data) {
         tracing::trace!(%remote, "UDP keep-alive");
         return true;
     }

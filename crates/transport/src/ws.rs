@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::connections::{Connection, Writer};
-use crate::inbound::classify;
+use crate::inbound::{classify, is_keepalive};
 use crate::tcp::{finish, End};
 use crate::{Protocol, Shared, Source};
 
@@ -137,10 +137,7 @@ where
                 }
             }
         };
-        if data
-            .iter()
-            .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
-        {
+        if is_keepalive(&data) {
             tracing::trace!(conn = ?conn.id, "WebSocket keep-alive");
             continue;
         }

@@ -195,6 +195,30 @@ impl Drop for Server {
     }
 }
 
+/// Runs the SIPp scenario `tests/sipp/<scenario>.xml` once over UDP as `user`
+/// (`[service]`) with these digest credentials (`-au`/`-ap`: the packaged SIPp cannot
+/// take credentials per call from an injection file).
+pub fn sipp_as(
+    server: &Server,
+    scenario: &str,
+    user: &str,
+    auth_user: &str,
+    password: &str,
+) -> std::process::Output {
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/sipp/{scenario}.xml"));
+    Command::new("sipp")
+        .arg("-sf")
+        .arg(&scenario)
+        .args(["-s", user, "-au", auth_user, "-ap", password])
+        .args(["-t", "u1", "-i", "127.0.0.1", "-p"])
+        .arg(free_port().to_string())
+        .args(["-m", "1", "-timeout", "20s", "-nostdin"])
+        .arg(server.addr().to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("sipp runs (apt-get install sip-tester)")
+}
+
 /// A UDP client of the test's own: one socket, one request, one answer.
 pub struct UdpClient {
     sock: UdpSocket,
