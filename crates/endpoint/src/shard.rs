@@ -7,8 +7,13 @@
 //! sent its request because both are keyed by the Call-ID's shard.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
+
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 
 use sip_message::{HeaderKind, Message, Method};
 use sip_resolver::Target;
@@ -135,41 +140,48 @@ pub async fn run<W: Wire>(
         shared,
         table,
         pending: HashMap::new(),
+        answering: FuturesUnordered::new(),
         me,
     };
     loop {
         let deadline = shard.table.poll_timeout();
-        let work = match deadline {
-            Some(at) => {
-                tokio::select! {
-                    w = queue.recv() => w,
-                    () = tokio::time::sleep_until(at.into()) => {
-                        let events = shard.table.handle_timeout(now());
-                        shard.handle_events(events).await;
-                        continue;
-                    }
-                }
+        let timer = async move {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
             }
-            None => queue.recv().await,
         };
-        match work {
-            None => return,
-            Some(Work::Message {
-                message,
-                source,
-                overloaded,
-            }) => {
-                if message.is_request() {
-                    shard.on_request(message, source, overloaded).await;
-                } else {
-                    shard.on_response(message).await;
-                }
+        let busy = !shard.answering.is_empty();
+        tokio::select! {
+            work = queue.recv() => match work {
+                None => return,
+                Some(work) => shard.on_work(work).await,
+            },
+            Some(done) = shard.answering.next(), if busy => shard.respond(done).await,
+            () = timer => {
+                let events = shard.table.handle_timeout(now());
+                shard.handle_events(events).await;
             }
-            Some(Work::Request(attempt)) => shard.start_client(*attempt).await,
-            Some(Work::SendFailed { key, error }) => shard.transport_error(&key, error),
         }
     }
 }
+
+/// Most requests one shard lets its services work on at once (waiting for a commit
+/// to the contact store, later for a dialplan or a database). Beyond it, new
+/// out-of-dialog requests are refused with 503 as when the queue is past its
+/// high-water mark: each waiting request holds its message and a transaction, and a
+/// stalled store must not turn into unbounded memory.
+const MAX_ANSWERING: usize = 16_384;
+
+/// A service's answer to a request, ready for its server transaction.
+struct Answer<S> {
+    key: Key,
+    source: S,
+    method: Option<Method>,
+    response: Message,
+}
+
+type Answering<S> = Pin<Box<dyn Future<Output = Answer<S>> + Send>>;
 
 /// One shard's state: its transaction table and the client transactions waiting for
 /// an answer.
@@ -177,10 +189,33 @@ struct Shard<W: Wire> {
     shared: Arc<Shared<W>>,
     table: Transactions<Dest<W::Source>>,
     pending: HashMap<Key, Pending>,
+    /// Requests whose services are still working (a registrar waiting for its
+    /// commit): the shard goes on with other messages meanwhile, so one slow request
+    /// does not hold up every call hashed here, and waiting requests can share a
+    /// commit. Polled by the shard's own task, so no task or channel per request.
+    answering: FuturesUnordered<Answering<W::Source>>,
     me: mpsc::WeakSender<Work<W::Source>>,
 }
 
 impl<W: Wire> Shard<W> {
+    async fn on_work(&mut self, work: Work<W::Source>) {
+        match work {
+            Work::Message {
+                message,
+                source,
+                overloaded,
+            } => {
+                if message.is_request() {
+                    self.on_request(message, source, overloaded).await;
+                } else {
+                    self.on_response(message).await;
+                }
+            }
+            Work::Request(attempt) => self.start_client(*attempt).await,
+            Work::SendFailed { key, error } => self.transport_error(&key, error),
+        }
+    }
+
     /// Sends for transaction `key` (none for stateless answers). Over a stream (TCP,
     /// TLS) the send runs on a task of its own: a slow or dead peer (a connect that
     /// times out, a full socket) must not hold up the shard, which serves every call
@@ -329,24 +364,39 @@ impl<W: Wire> Shard<W> {
             RequestOutcome::New { key, request } => {
                 let out_of_dialog = request.to().map(|t| t.tag().is_none()).unwrap_or(true);
                 let method = request.method().cloned();
-                let mut response = if overloaded && out_of_dialog {
+                let overloaded = overloaded || self.answering.len() >= MAX_ANSWERING;
+                if overloaded && out_of_dialog {
                     // Past the high-water mark new work is refused with 503 + Retry-After,
                     // also over UDP (Asterisk drops silently; a 503 tells a well-behaved
                     // client to back off or try another server at once, RFC 3261 §21.5.4).
-                    unavailable(&self.shared, &request)
-                } else {
+                    let response = unavailable(&self.shared, &request);
+                    self.respond(Answer {
+                        key,
+                        source,
+                        method,
+                        response,
+                    })
+                    .await;
+                    return;
+                }
+                let shared = Arc::clone(&self.shared);
+                let mut answering: Answering<W::Source> = Box::pin(async move {
                     let incoming = IncomingRequest {
                         message: request,
                         source: source.clone(),
                     };
-                    answer(&self.shared, incoming).await
-                };
-                if let Some(method) = method {
-                    external_contact(&*self.shared.wire, &source, &method, &mut response);
-                }
-                match self.table.respond(&key, &response, now()) {
-                    Ok(transmit) => self.send(Some(&key), transmit).await,
-                    Err(e) => tracing::error!("cannot answer {key:?}: {e:?}"),
+                    let response = answer(&shared, incoming).await;
+                    Answer {
+                        key,
+                        source,
+                        method,
+                        response,
+                    }
+                });
+                // Most answers need no waiting (OPTIONS, a challenge): sent at once.
+                match (&mut answering).now_or_never() {
+                    Some(done) => self.respond(done).await,
+                    None => self.answering.push(answering),
                 }
             }
             RequestOutcome::Retransmission { key, resend } => {
@@ -376,9 +426,9 @@ impl<W: Wire> Shard<W> {
                     Ok(t) => self.send(Some(&key), t).await,
                     Err(e) => tracing::error!("cannot answer CANCEL {key:?}: {e:?}"),
                 }
-                // Services answer every request at once today, so an INVITE still
-                // waiting for its final response does not exist yet; when sessions
-                // arrive they answer it with 487 here.
+                // An INVITE whose service is still working gets its 487 from the
+                // sessions, which will cancel their own work (no service takes
+                // INVITE yet).
             }
             RequestOutcome::Merged { request, .. } => {
                 let response = reply(&request, 482, Some("Loop Detected"), &[]);
@@ -393,6 +443,24 @@ impl<W: Wire> Shard<W> {
                 let response = reply(&request, 400, Some(&phrase(&reason)), &[]);
                 stateless(&self.shared, response, &source).await;
             }
+        }
+    }
+
+    /// Sends a service's final response through its server transaction.
+    async fn respond(&mut self, done: Answer<W::Source>) {
+        let Answer {
+            key,
+            source,
+            method,
+            mut response,
+        } = done;
+        if let Some(method) = method {
+            external_contact(&*self.shared.wire, &source, &method, &mut response);
+        }
+        match self.table.respond(&key, &response, now()) {
+            Ok(transmit) => self.send(Some(&key), transmit).await,
+            // The transaction ended while its service worked (a transport error).
+            Err(e) => tracing::warn!("cannot answer {key:?}: {e:?}"),
         }
     }
 

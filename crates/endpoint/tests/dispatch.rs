@@ -298,3 +298,71 @@ async fn a_full_transaction_table_refuses_new_requests_with_503_without_storing_
         "nothing answers an ACK"
     );
 }
+
+/// Answers MESSAGE with 200, but only once the test releases it (as a registrar waits
+/// for its commit).
+struct Waiting(Arc<tokio::sync::Semaphore>);
+
+impl Service<Src> for Waiting {
+    fn name(&self) -> &str {
+        "waiting"
+    }
+    fn priority(&self) -> u32 {
+        5
+    }
+    fn methods(&self) -> &[Method] {
+        &[Method::Message]
+    }
+    fn handle(&self, request: IncomingRequest<Src>) -> BoxFuture<'_, Handled<Src>> {
+        Box::pin(async move {
+            if request.method() != Some(&Method::Message) {
+                return Handled::Declined(request);
+            }
+            self.0.acquire().await.expect("open").forget();
+            Handled::Answered(Message::response_to(&request.message, 200, None))
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_service_that_waits_does_not_hold_up_its_shard() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let services: Vec<Arc<dyn Service<Src>>> = vec![
+        Arc::new(Waiting(Arc::clone(&gate))),
+        Arc::new(OptionsResponder::new(&[Method::Options], &[], &[])),
+    ];
+    // One shard: every request below is hashed to it.
+    let config = EndpointConfig {
+        shards: 1,
+        ..EndpointConfig::default()
+    };
+    let ep = Endpoint::start(config, FakeWire(tx), services);
+
+    ep.dispatch(request("MESSAGE", "w1", ""), (1, false)).await;
+    ep.dispatch(request("MESSAGE", "w2", ""), (2, false)).await;
+    // Both wait; an OPTIONS behind them is answered meanwhile.
+    ep.dispatch(request("OPTIONS", "w3", ""), (3, false)).await;
+    let (src, r) = next(&mut rx).await;
+    assert_eq!((src, r.status()), ((3, false), Some(200)));
+    // A retransmission of a waiting request is absorbed: nothing is sent for it.
+    ep.dispatch(request("MESSAGE", "w1", ""), (1, false)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        rx.try_recv().is_err(),
+        "nothing answered before the release"
+    );
+
+    gate.add_permits(2);
+    let mut answered = vec![next(&mut rx).await, next(&mut rx).await];
+    answered.sort_by_key(|(src, _)| src.0);
+    assert_eq!(answered[0].0, (1, false));
+    assert_eq!(answered[1].0, (2, false));
+    assert!(answered.iter().all(|(_, r)| r.status() == Some(200)));
+    assert_eq!(answered[0].1.call_id().unwrap().as_str(), "call-w1");
+    // Once answered, the retransmission gets the stored response.
+    ep.dispatch(request("MESSAGE", "w1", ""), (1, false)).await;
+    let (src, again) = next(&mut rx).await;
+    assert_eq!(src, (1, false));
+    assert_eq!(again.to_bytes(), answered[0].1.to_bytes());
+}
