@@ -354,7 +354,7 @@ async fn a_service_that_waits_does_not_hold_up_its_shard() {
     );
 
     gate.add_permits(2);
-    let mut answered = vec![next(&mut rx).await, next(&mut rx).await];
+    let mut answered = [next(&mut rx).await, next(&mut rx).await];
     answered.sort_by_key(|(src, _)| src.0);
     assert_eq!(answered[0].0, (1, false));
     assert_eq!(answered[1].0, (2, false));
