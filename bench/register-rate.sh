@@ -19,6 +19,10 @@
 # KEEP_WORK=1 (keep the work directory: configs, server log, SIPp files), SETTLE
 # (seconds to wait after the refresh pass before the last memory reading, default 35).
 #
+# SIPp's socket buffers are 4 MiB (-buff_size; its default, 64 KiB, overflows as
+# soon as a server answers a few hundred requests in one burst, and every drop is
+# counted as a retransmission against the server).
+#
 # Users are 100000.. (USERS of them) with password "pw<user>". Switchboard gets a
 # pjsip.conf with an endpoint, an auth and an aor (max_contacts=1,
 # remove_existing=yes) per user and answers 200 only once the contact is committed
@@ -219,7 +223,7 @@ run_sipp() {
     for ((k = 0; k < procs; k++)); do
         mkdir -p "$work/sipp$k"
         (cd "$work/sipp$k" && TIMEFORMAT='%3U %3S' && { time sipp -sf "$root/bench/register.xml" -t u1 -i 127.0.0.1 \
-            -inf "$work/users$k.csv" \
+            -buff_size 4194304 -inf "$work/users$k.csv" \
             -r "$(( (rate + procs - 1) / procs ))" -m "$(( (calls + procs - 1) / procs ))" \
             -l $((rate * 2 / procs + 100)) -timeout $((calls / rate + 15))s -nostdin \
             -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 -trace_err -default_behaviors -bye \

@@ -2,10 +2,11 @@
 //! (configuration files, memory, the local persistent store, SQL), layered as
 //! `sorcery.conf` says. Services read objects only through it.
 //!
-//! This crate starts with the mapping: which wizards hold each type, in what order,
-//! and where each realtime table lives ([`mapping`]); and codec preference lists
-//! ([`codecs`]). The typed objects and the wizards
-//! themselves come next (see the configuration issue).
+//! The mapping says which wizards hold each type, in what order, and where each
+//! realtime table lives ([`mapping`]); [`objects`] builds the layered stores from it;
+//! realtime tables are reached through sqlx ([`sql`], [`tables`]), the local store's
+//! SQLite file through a thread of its own ([`local`]); [`contacts`] makes registered
+//! contacts durable with group commit.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -13,6 +14,7 @@
 pub mod codecs;
 pub mod contacts;
 pub mod load;
+pub mod local;
 pub mod mapping;
 pub mod net;
 pub mod object;

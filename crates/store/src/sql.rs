@@ -752,22 +752,16 @@ impl SqlTable {
 
     /// One row as an object; `None` for a row without an id.
     fn object(&self, row: &AnyRow) -> Result<Option<RawObject>, SqlError> {
-        let text = |i| text_at(row, i).map_err(|e| self.query_error("reading", &e));
-        let id = match text(0)? {
-            Some(id) if !id.is_empty() => decode(&id),
-            _ => return Ok(None),
-        };
-        let mut object = RawObject::new(&self.object_type, &id, self.origin.clone());
-        for (i, column) in self.columns.iter().enumerate().skip(1) {
-            let Some(value) = text(i)? else { continue };
-            for chunk in value.split(';') {
-                let chunk = decode(chunk.trim());
-                if !chunk.is_empty() {
-                    object.push(&column.name, &chunk, self.origin.clone());
-                }
-            }
+        let mut values = Vec::with_capacity(self.columns.len());
+        for i in 0..self.columns.len() {
+            values.push(text_at(row, i).map_err(|e| self.query_error("reading", &e))?);
         }
-        Ok(Some(object))
+        let names = self.columns.iter().map(|c| c.name.as_str());
+        Ok(row_object(
+            &self.object_type,
+            &self.origin,
+            names.zip(values),
+        ))
     }
 
     /// The object with id `id`, if there is one.
@@ -850,43 +844,11 @@ impl SqlTable {
         &'a self,
         fields: &[(&str, String)],
     ) -> Result<Vec<(&'a ColumnInfo, Option<String>)>, SqlError> {
-        if fields.iter().any(|(name, _)| *name == "id") {
-            return Err(self.error(SqlErrorKind::IdAsField));
-        }
-        let unknown: Vec<String> = fields
-            .iter()
-            .filter(|(name, _)| !self.has_column(name))
-            .map(|(name, _)| (*name).to_owned())
-            .collect::<BTreeSet<_>>()
+        check_fields(fields, |name| self.has_column(name)).map_err(|e| self.error(e))?;
+        join_fields(fields)
             .into_iter()
-            .collect();
-        if !unknown.is_empty() {
-            return Err(self.error(SqlErrorKind::UnknownColumns(unknown)));
-        }
-        let mut out: Vec<(&ColumnInfo, Option<String>)> = Vec::new();
-        for (name, value) in fields {
-            let column = self.known_column(name)?;
-            let slot = match out.iter().position(|(c, _)| c.name == column.name) {
-                Some(i) => &mut out[i].1,
-                None => {
-                    out.push((column, None));
-                    let last = out.len() - 1;
-                    &mut out[last].1
-                }
-            };
-            if value.is_empty() {
-                continue;
-            }
-            let encoded = encode(value);
-            match slot {
-                Some(s) => {
-                    s.push(';');
-                    s.push_str(&encoded);
-                }
-                None => *slot = Some(encoded),
-            }
-        }
-        Ok(out)
+            .map(|(name, value)| Ok((self.known_column(name)?, value)))
+            .collect()
     }
 
     async fn update<'c, E>(
@@ -1058,6 +1020,80 @@ impl SqlTable {
             .await
             .map_err(|e| self.query_error("deleting from", &e))
     }
+}
+
+/// Refuses what no table can store: `id` as a field (it is the row's key) and fields
+/// `has_column` does not know (named, sorted, in the error).
+pub(crate) fn check_fields(
+    fields: &[(&str, String)],
+    has_column: impl Fn(&str) -> bool,
+) -> Result<(), SqlErrorKind> {
+    if fields.iter().any(|(name, _)| *name == "id") {
+        return Err(SqlErrorKind::IdAsField);
+    }
+    let unknown: BTreeSet<String> = fields
+        .iter()
+        .filter(|(name, _)| !has_column(name))
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    if !unknown.is_empty() {
+        return Err(SqlErrorKind::UnknownColumns(unknown.into_iter().collect()));
+    }
+    Ok(())
+}
+
+/// `fields` as (column, stored value) pairs in order of first appearance: repeated
+/// names joined with `;` into one column (how the realtime drivers store several
+/// `allow` lines), each value [`encode`]d, empty values left out (a column with none
+/// is NULL).
+pub(crate) fn join_fields<'f>(fields: &[(&'f str, String)]) -> Vec<(&'f str, Option<String>)> {
+    let mut out: Vec<(&'f str, Option<String>)> = Vec::new();
+    for (name, value) in fields {
+        let i = match out.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                out.push((*name, None));
+                out.len() - 1
+            }
+        };
+        if value.is_empty() {
+            continue;
+        }
+        let encoded = encode(value);
+        match &mut out[i].1 {
+            Some(s) => {
+                s.push(';');
+                s.push_str(&encoded);
+            }
+            slot @ None => *slot = Some(encoded),
+        }
+    }
+    out
+}
+
+/// One row as an object: `values` are (column, text) in table order, `id` first;
+/// multi-valued columns are split on `;` and every chunk [`decode`]d. `None` for a
+/// row without an id.
+pub(crate) fn row_object<'n>(
+    object_type: &str,
+    origin: &Origin,
+    mut values: impl Iterator<Item = (&'n str, Option<String>)>,
+) -> Option<RawObject> {
+    let id = match values.next() {
+        Some((_, Some(id))) if !id.is_empty() => decode(&id),
+        _ => return None,
+    };
+    let mut object = RawObject::new(object_type, &id, origin.clone());
+    for (name, value) in values {
+        let Some(value) = value else { continue };
+        for chunk in value.split(';') {
+            let chunk = decode(chunk.trim());
+            if !chunk.is_empty() {
+                object.push(name, &chunk, origin.clone());
+            }
+        }
+    }
+    Some(object)
 }
 
 /// One write of [`SqlTable::write_batch`].

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
+use crate::local::LocalDb;
 use crate::mapping::Connection;
 use crate::objects::TableOpener;
 use crate::raw::RawObject;
@@ -100,6 +101,8 @@ impl TableBackend for SqlTable {
 pub struct SqlOpener {
     pools: Mutex<HashMap<String, Arc<Database>>>,
     local_url: Option<String>,
+    /// The local store's thread, once opened.
+    local: Mutex<Option<LocalDb>>,
 }
 
 impl SqlOpener {
@@ -108,7 +111,29 @@ impl SqlOpener {
         SqlOpener {
             pools: Mutex::new(HashMap::new()),
             local_url,
+            local: Mutex::new(None),
         }
+    }
+
+    /// The local store's SQLite file, given its `ps_*` tables (sqlx's migration, run
+    /// once) and then handed to a thread of its own (see [`crate::local`]). `None`
+    /// when `url` is not the local store's, or names no file (an in-memory database
+    /// keeps going through sqlx).
+    async fn local_db(&self, url: &str) -> Result<Option<LocalDb>, String> {
+        if self.local_url.as_deref() != Some(url) {
+            return Ok(None);
+        }
+        let Some(path) = LocalDb::path_of(url) else {
+            return Ok(None);
+        };
+        let mut local = self.local.lock().await;
+        if let Some(db) = &*local {
+            return Ok(Some(db.clone()));
+        }
+        migrate(url).await.map_err(|e| e.to_string())?;
+        let db = LocalDb::open(&path)?;
+        *local = Some(db.clone());
+        Ok(Some(db))
     }
 
     async fn database(&self, url: &str) -> Result<Arc<Database>, String> {
@@ -139,6 +164,10 @@ impl TableOpener for SqlOpener {
         Box::pin(async move {
             if connection.url.is_empty() {
                 return Err(format!("connection '{}' has no URL", connection.name));
+            }
+            if let Some(local) = self.local_db(&connection.url).await? {
+                let table = local.table(&connection.table, object_type).await?;
+                return Ok(Box::new(table) as Box<dyn TableBackend>);
             }
             let db = self.database(&connection.url).await?;
             let table = db

@@ -473,6 +473,7 @@ impl Transports {
                 Protocol::Udp => {
                     let s = UdpSocket::bind(l.bind).await?;
                     let addr = s.local_addr()?;
+                    grow_receive_buffer(&s, addr);
                     local.push((Protocol::Udp, addr));
                     udp_sockets.push((addr, Arc::new(s)));
                 }
@@ -777,5 +778,33 @@ async fn resolve(target: &Target) -> io::Result<SocketAddr> {
             .ok_or_else(|| {
                 io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"))
             }),
+    }
+}
+
+/// The receive buffer asked for on each UDP socket. The default (about 200 KB on
+/// Linux, which the kernel counts with its per-packet overhead: roughly a hundred
+/// REGISTERs) overflows during any pause of a few tens of milliseconds at a few
+/// thousand requests per second, and every overflow is a lost request the phone
+/// retransmits 500 ms later. The kernel caps the request at `net.core.rmem_max`.
+const UDP_RECEIVE_BUFFER: usize = 8 << 20;
+
+/// Below this, a warning tells the operator to raise `net.core.rmem_max`.
+const UDP_RECEIVE_BUFFER_ADVISED: usize = 1 << 20;
+
+/// Asks for [`UDP_RECEIVE_BUFFER`] on `socket` and says what the kernel granted.
+fn grow_receive_buffer(socket: &UdpSocket, addr: SocketAddr) {
+    let sock = socket2::SockRef::from(socket);
+    if let Err(e) = sock.set_recv_buffer_size(UDP_RECEIVE_BUFFER) {
+        tracing::warn!("UDP {addr}: cannot set the receive buffer size: {e}");
+    }
+    match sock.recv_buffer_size() {
+        Ok(granted) if granted < UDP_RECEIVE_BUFFER_ADVISED => tracing::warn!(
+            "UDP {addr}: receive buffer is {} KiB (capped by net.core.rmem_max); \
+             bursts above it are dropped: raise net.core.rmem_max to {} or more",
+            granted / 1024,
+            UDP_RECEIVE_BUFFER
+        ),
+        Ok(granted) => tracing::debug!("UDP {addr}: receive buffer {} KiB", granted / 1024),
+        Err(e) => tracing::warn!("UDP {addr}: cannot read the receive buffer size: {e}"),
     }
 }
