@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use sip_message::{ByteString, Message, Method};
+use sip_message::{ByteString, Message, Method, Uri};
 
 use crate::state::State;
 use crate::timers::{Out, Retransmit, Timer, Timers};
@@ -33,9 +33,13 @@ pub(crate) struct ServerTx {
     invite: bool,
     state: State,
     reliable: bool,
-    /// The request that created the transaction (for 100 Trying and RFC 2543
-    /// matching).
-    request: Message,
+    /// An INVITE, until its final response: the 100 Trying is built from it. Other
+    /// requests are not kept: a transaction lives for Timer J (32 s) after its
+    /// answer, and a registrar at thousands of requests per second would otherwise
+    /// hold every parsed request of the last half-minute.
+    request: Option<Message>,
+    /// What RFC 2543 matching compares, for a transaction keyed that way.
+    rfc2543: Option<Box<Rfc2543>>,
     /// The last response sent, for retransmitted requests (and Timer G).
     last_response: Option<Bytes>,
     /// The To tag of the final response, which an RFC 2543 ACK must carry (§17.2.3).
@@ -52,10 +56,35 @@ pub(crate) struct ServerTx {
     guard: Option<Instant>,
 }
 
+/// The parts of the original request that RFC 2543 matching (§17.2.3) needs
+/// besides the key: the Request-URI and the To tag.
+#[derive(Debug)]
+pub(crate) struct Rfc2543 {
+    pub request_uri: Option<Uri>,
+    pub to_tag: Option<ByteString>,
+}
+
 impl ServerTx {
-    /// Starts the transaction for a request just received.
-    pub fn start(request: Message, reliable: bool, now: Instant, timers: &Timers) -> ServerTx {
+    /// Starts the transaction for a request just received; `rfc2543` when its key is
+    /// an RFC 2543 one (no magic-cookie branch).
+    pub fn start(
+        request: &Message,
+        rfc2543: bool,
+        reliable: bool,
+        now: Instant,
+        timers: &Timers,
+    ) -> ServerTx {
         let invite = matches!(request.method(), Some(Method::Invite));
+        let rfc2543 = rfc2543.then(|| {
+            Box::new(Rfc2543 {
+                request_uri: request.request_uri().cloned(),
+                to_tag: request
+                    .to()
+                    .ok()
+                    .and_then(|t| t.tag())
+                    .map(ByteString::from),
+            })
+        });
         ServerTx {
             invite,
             // §17.2.1: an INVITE server transaction starts in Proceeding; §17.2.2: a
@@ -66,7 +95,8 @@ impl ServerTx {
                 State::Trying
             },
             reliable,
-            request,
+            request: invite.then(|| request.clone()),
+            rfc2543,
             last_response: None,
             final_to_tag: None,
             retransmit: None,
@@ -81,8 +111,9 @@ impl ServerTx {
         self.state
     }
 
-    pub fn request(&self) -> &Message {
-        &self.request
+    /// For an RFC 2543 keyed transaction, what its request said.
+    pub fn rfc2543(&self) -> Option<&Rfc2543> {
+        self.rfc2543.as_deref()
     }
 
     pub fn final_to_tag(&self) -> Option<&str> {
@@ -175,6 +206,7 @@ impl ServerTx {
     fn enter_final(&mut self, response: &Message) {
         self.trying = None;
         self.guard = None;
+        self.request = None;
         self.final_to_tag = response
             .to()
             .ok()
@@ -242,8 +274,11 @@ impl ServerTx {
             // §17.2.1: the TU has not answered within 200 ms; 100 Trying (which gets
             // no To tag, §8.2.6.1) becomes the response to resend.
             self.trying = None;
-            if self.state == State::Proceeding && self.last_response.is_none() {
-                let trying = Message::response_to(&self.request, 100, None).to_bytes();
+            let request = self.request.as_ref();
+            if let Some(request) =
+                request.filter(|_| self.state == State::Proceeding && self.last_response.is_none())
+            {
+                let trying = Message::response_to(request, 100, None).to_bytes();
                 self.last_response = Some(trying.clone());
                 out.push(Out::Send(trying, Timer::Trying));
             }

@@ -349,7 +349,7 @@ impl<D: Clone> Transactions<D> {
         } else {
             None
         };
-        let tx = ServerTx::start(request.clone(), reliable, now, &self.timers);
+        let tx = ServerTx::start(&request, key.is_rfc2543(), reliable, now, &self.timers);
         let id = self.insert(key.clone(), source, Machine::Server(tx), merge);
         self.reschedule(id);
         if is_cancel {
@@ -376,8 +376,10 @@ impl<D: Clone> Transactions<D> {
         let Machine::Server(tx) = &entry.machine else {
             return false;
         };
-        let original = tx.request();
-        let same_uri = match (original.request_uri(), request.request_uri()) {
+        let Some(original) = tx.rfc2543() else {
+            return false;
+        };
+        let same_uri = match (&original.request_uri, request.request_uri()) {
             (Some(a), Some(b)) => a == b,
             _ => false,
         };
@@ -385,7 +387,7 @@ impl<D: Clone> Transactions<D> {
         let want = if is_ack {
             tx.final_to_tag()
         } else {
-            original.to().ok().and_then(|t| t.tag())
+            original.to_tag.as_deref()
         };
         same_uri && tag == want
     }
