@@ -8,7 +8,7 @@
 //! lookup. The header identifier, the only one that needs arbitrary headers, parses
 //! the raw bytes again after its lookups — the rare, configured-for case pays.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -17,6 +17,8 @@ use sip_message::Message;
 use sorcery::objects::Objects;
 use sorcery::types::endpoint::{Endpoint, IdentifyBy};
 use sorcery::types::identify::{Identify, MatchTarget};
+
+use crate::hosts::HostAddresses;
 
 /// The values identification reads from a request, copied out of it.
 #[derive(Debug, Clone, Default)]
@@ -116,10 +118,16 @@ impl Identifiers {
         (Identifiers { list }, unknown)
     }
 
-    /// The built-in identifiers (§8.2–8.5).
+    /// The built-in identifiers (§8.2–8.5), without DNS: identify host names match
+    /// nothing (see [`Identifiers::builtin_with`]).
     pub fn builtin() -> Vec<Arc<dyn Identifier>> {
+        Identifiers::builtin_with(Arc::new(HostAddresses::new(None)))
+    }
+
+    /// The built-in identifiers, `ip` resolving identify host names through `hosts`.
+    pub fn builtin_with(hosts: Arc<HostAddresses>) -> Vec<Arc<dyn Identifier>> {
         vec![
-            Arc::new(ByIp),
+            Arc::new(ByIp::new(hosts)),
             Arc::new(ByUsername),
             Arc::new(Anonymous),
             Arc::new(ByAuthUsername),
@@ -307,23 +315,22 @@ async fn endpoint_of(identify: &Identify, objects: &Objects) -> Option<Arc<Endpo
 
 /// Whether `remote` matches an identify's `match` list: entries apply in order and
 /// the last one that matches decides (`!` entries exclude), as an Asterisk ACL built
-/// from them would; an entry with a port matches that port only. Host names are
-/// matched against their addresses resolved at load, which this build does not do
-/// yet: such entries never match (and say so at debug level).
-pub fn matches_source(identify: &Identify, remote: SocketAddr) -> bool {
+/// from them would; an entry with a port matches that port only. A host name matches
+/// the addresses `resolved` gives for it (none if it is not there).
+pub fn matches_source(
+    identify: &Identify,
+    remote: SocketAddr,
+    resolved: &[(&str, Arc<[IpAddr]>)],
+) -> bool {
     let ip = remote.ip().to_canonical();
     let mut matched = false;
     for m in identify.r#match.iter() {
         let hit = match &m.target {
             MatchTarget::Net(net) => net.contains(ip),
-            MatchTarget::Host(host) => {
-                tracing::debug!(
-                    "identify '{}': host name match '{}' is not resolved in this build",
-                    identify.meta.id,
-                    &**host
-                );
-                false
-            }
+            MatchTarget::Host(host) => resolved
+                .iter()
+                .find(|(name, _)| *name == &**host)
+                .is_some_and(|(_, addrs)| addrs.contains(&ip)),
         } && m.port.is_none_or(|p| p == remote.port());
         if hit {
             matched = !m.negate;
@@ -332,8 +339,33 @@ pub fn matches_source(identify: &Identify, remote: SocketAddr) -> bool {
     matched
 }
 
+/// The addresses of every host name in `identify`'s `match` list; SRV records are
+/// used for a name without a port when `srv_lookups=yes` (§8.3).
+async fn resolve_hosts<'i>(
+    identify: &'i Identify,
+    hosts: &HostAddresses,
+) -> Vec<(&'i str, Arc<[IpAddr]>)> {
+    let mut out = Vec::new();
+    for m in identify.r#match.iter() {
+        if let MatchTarget::Host(host) = &m.target {
+            let srv = identify.srv_lookups && m.port.is_none();
+            out.push((&**host, hosts.addresses(host, srv).await));
+        }
+    }
+    out
+}
+
 /// `ip`: the source address against the identify objects' `match` (§8.3).
-pub struct ByIp;
+pub struct ByIp {
+    hosts: Arc<HostAddresses>,
+}
+
+impl ByIp {
+    /// Resolving host names through `hosts`.
+    pub fn new(hosts: Arc<HostAddresses>) -> ByIp {
+        ByIp { hosts }
+    }
+}
 
 impl Identifier for ByIp {
     fn name(&self) -> &str {
@@ -349,7 +381,11 @@ impl Identifier for ByIp {
         Box::pin(async move {
             let remote = facts.remote?;
             for identify in identifies(objects).await {
-                if !identify.r#match.is_empty() && matches_source(&identify, remote) {
+                if identify.r#match.is_empty() {
+                    continue;
+                }
+                let resolved = resolve_hosts(&identify, &self.hosts).await;
+                if matches_source(&identify, remote, &resolved) {
                     return endpoint_of(&identify, objects).await;
                 }
             }

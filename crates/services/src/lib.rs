@@ -10,6 +10,7 @@
 
 pub mod acl;
 pub mod auth;
+pub mod hosts;
 pub mod identify;
 pub mod pipeline;
 pub mod qualify;

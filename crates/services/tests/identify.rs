@@ -1,9 +1,10 @@
 //! Endpoint identification against objects loaded from a pjsip.conf (spec §8).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use sip_message::Message;
+use sip_services::hosts::HostAddresses;
 use sip_services::{Identifiers, IdentifySettings, RequestFacts};
 use sorcery::objects::Objects;
 
@@ -103,7 +104,8 @@ async fn by_ip_with_ranges_exclusions_and_ports() {
         pair("pbx", "ip")
     );
     // The same source on another port: only the ip identifier, which must not match.
-    let (ids, _) = Identifiers::ordered(vec![Arc::new(sip_services::identify::ByIp)], &["ip"]);
+    let ip_only = sip_services::identify::ByIp::new(Arc::new(HostAddresses::new(None)));
+    let (ids, _) = Identifiers::ordered(vec![Arc::new(ip_only)], &["ip"]);
     let objects = objects().await;
     let facts = RequestFacts::of(&m, "198.51.100.7:5060".parse().unwrap(), false);
     assert!(ids
@@ -157,4 +159,40 @@ fn order_puts_unnamed_identifiers_last_and_reports_unknown_names() {
             "request_uri"
         ]
     );
+}
+
+#[test]
+fn host_names_match_the_addresses_resolved_for_them() {
+    use sip_services::identify::matches_source;
+    use sorcery::types::identify::{Identify, Match};
+    use sorcery::value::{Accum, OptValue};
+    let mut identify: Identify = sorcery::object::defaults();
+    let entries = ["trunk.example.net", "!198.51.100.9", "pbx.example.net:5070"];
+    identify.r#match = Accum(
+        entries
+            .iter()
+            .map(|m| Match::parse(m).expect("a valid match"))
+            .collect(),
+    );
+    let trunk: Arc<[IpAddr]> = Arc::from(vec![
+        "198.51.100.8".parse::<IpAddr>().unwrap(),
+        "198.51.100.9".parse().unwrap(),
+    ]);
+    let pbx: Arc<[IpAddr]> = Arc::from(vec!["203.0.113.5".parse::<IpAddr>().unwrap()]);
+    let resolved = [
+        ("trunk.example.net", Arc::clone(&trunk)),
+        ("pbx.example.net", pbx),
+    ];
+    let at = |a: &str| matches_source(&identify, a.parse().unwrap(), &resolved);
+    assert!(at("198.51.100.8:5060"), "an address of the name");
+    assert!(!at("198.51.100.9:5060"), "excluded by the later '!' entry");
+    assert!(at("203.0.113.5:5070"), "the name with its port");
+    assert!(!at("203.0.113.5:5060"), "the name on another port");
+    assert!(!at("192.0.2.1:5060"), "not an address of either name");
+    // A name not resolved (or that did not resolve) matches nothing.
+    assert!(!matches_source(
+        &identify,
+        "198.51.100.8:5060".parse().unwrap(),
+        &[]
+    ));
 }

@@ -14,6 +14,7 @@ use sip_endpoint::{
     Transport as TargetTransport, Wire,
 };
 use sip_message::Message;
+use sip_services::hosts::HostAddresses;
 use sip_transaction::Timers;
 use sip_transport::route::{response_route, ResponseRoute};
 use sip_transport::{
@@ -429,7 +430,15 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let services = match crate::services::build::<Peer>(&config_dir, &objects, &registrations).await
+    // Identify host names, resolved when first needed and again after each reload.
+    let hosts = Arc::new(HostAddresses::new(Resolver::from_system().ok()));
+    let services = match crate::services::build::<Peer>(
+        &config_dir,
+        &objects,
+        &registrations,
+        Arc::clone(&hosts),
+    )
+    .await
     {
         Ok(s) => s,
         Err(e) => {
@@ -454,14 +463,16 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
         tracing::warn!("cannot write {}: {e}", pid_file.display());
     }
     #[cfg(unix)]
-    let _reloader =
-        match sorcery::objects::reload_on_sighup(Arc::clone(&objects), |r| log_report(&r)) {
-            Ok(task) => Some(task),
-            Err(e) => {
-                tracing::warn!("SIGHUP reload unavailable: {e}");
-                None
-            }
-        };
+    let _reloader = match sorcery::objects::reload_on_sighup(Arc::clone(&objects), move |r| {
+        hosts.forget();
+        log_report(&r)
+    }) {
+        Ok(task) => Some(task),
+        Err(e) => {
+            tracing::warn!("SIGHUP reload unavailable: {e}");
+            None
+        }
+    };
 
     let stop = shutdown_signal();
     tokio::pin!(stop);

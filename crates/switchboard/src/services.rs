@@ -10,6 +10,7 @@ use asterisk_conf::FsSource;
 use sip_endpoint::{Endpoint, OptionsResponder, Service, Wire};
 use sip_message::Method;
 use sip_registrar::{ContactStatus, Location};
+use sip_services::hosts::HostAddresses;
 use sip_services::registrar::unix_now;
 use sip_services::{
     qualify_channel, DigestAuthenticator, Identifiers, IdentifySettings, NamedAcls, Pipeline,
@@ -136,6 +137,7 @@ pub async fn build<S: RequestSource>(
     config_dir: &Path,
     objects: &Arc<Objects>,
     registrations: &Registrations,
+    hosts: Arc<HostAddresses>,
 ) -> Result<Vec<Arc<dyn Service<S>>>, String> {
     let (acls, problems) = NamedAcls::load(&FsSource::new(config_dir));
     for p in problems {
@@ -151,7 +153,7 @@ pub async fn build<S: RequestSource>(
         _ => DEFAULT_ORDER.iter().map(|s| (*s).to_owned()).collect(),
     };
     let order: Vec<&str> = order.iter().map(String::as_str).collect();
-    let (identifiers, unknown) = Identifiers::ordered(Identifiers::builtin(), &order);
+    let (identifiers, unknown) = Identifiers::ordered(Identifiers::builtin_with(hosts), &order);
     for name in unknown {
         tracing::warn!(
             "global endpoint_identifier_order names '{name}', which is not an identifier; ignored"

@@ -229,3 +229,46 @@ fn identify_by_ip_without_a_port_and_other_ports_do_not_match() {
     assert_eq!(r.status(), Some(404), "{r:?}");
     assert_eq!(server.stop(), Some(0));
 }
+
+#[test]
+fn identify_by_host_name_matches_its_resolved_addresses() {
+    let port = free_port();
+    let dir = config_dir("registrar-host");
+    // `localhost` comes from /etc/hosts; `srv_lookups=yes` (the default) asks for its
+    // SIP SRV records first and falls back to its addresses. A name that does not
+    // resolve matches nothing and does not disturb the other identifies.
+    std::fs::write(
+        dir.join("pjsip.conf"),
+        format!(
+            "[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n\
+             [a-nowhere]\ntype=identify\nendpoint=nowhere\nmatch=nowhere.invalid\n\
+             [nowhere]\ntype=endpoint\naors=nowhere\n[nowhere]\ntype=aor\nmax_contacts=1\n\
+             [b-trunk]\ntype=identify\nendpoint=trunk\nmatch=localhost\n\
+             [trunk]\ntype=endpoint\naors=trunk\n[trunk]\ntype=aor\nmax_contacts=1\n\
+             [c-pinned]\ntype=identify\nendpoint=pinned\nmatch=localhost:9\nsrv_lookups=no\n\
+             [pinned]\ntype=endpoint\naors=pinned\n[pinned]\ntype=aor\nmax_contacts=1\n"
+        ),
+    )
+    .expect("write pjsip.conf");
+    let server = Server::start(dir, port);
+    let c = UdpClient::new(&server);
+    let r = call(&c, "trunk", "trunk").send("x", &contact("sip:t@127.0.0.1:5001", "60"));
+    assert_eq!(r.status(), Some(200), "{r:?}\n{}", server.log());
+    // `nowhere` never matched, and `pinned` names another port: neither identifies us,
+    // so their AORs are not ours (404 as trunk).
+    for aor in ["nowhere", "pinned"] {
+        let r = call(&c, aor, aor).send("x", &contact("sip:p@127.0.0.1:5001", "60"));
+        assert_eq!(r.status(), Some(404), "{aor}: {r:?}");
+    }
+    let log = server.log();
+    let resolved = log
+        .lines()
+        .find(|l| l.contains("identify host 'localhost' resolved to"))
+        .unwrap_or_else(|| panic!("no resolution logged:\n{log}"));
+    assert!(resolved.contains("127.0.0.1"), "{resolved}");
+    assert!(
+        log.contains("identify host 'nowhere.invalid' does not resolve"),
+        "{log}"
+    );
+    assert_eq!(server.stop(), Some(0));
+}
