@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod qualify;
 pub mod registrar;
 pub mod source;
+pub mod unidentified;
 
 pub use acl::NamedAcls;
 pub use auth::DigestAuthenticator;

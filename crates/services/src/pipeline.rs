@@ -12,6 +12,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Instant;
 
 use sip_endpoint::responses::reply;
 use sip_endpoint::{BoxFuture, Handled, IncomingRequest, Service};
@@ -23,6 +24,7 @@ use sorcery::types::endpoint::Endpoint;
 use crate::acl::NamedAcls;
 use crate::identify::{Identifiers, IdentifySettings, RequestFacts};
 use crate::source::RequestSource;
+use crate::unidentified::UnidentifiedRequests;
 
 /// What authentication needs from a request, copied out of it (see the identify
 /// module for why no step holds the message across a lookup).
@@ -96,6 +98,9 @@ pub struct Pipeline<S> {
     authenticator: Arc<dyn Authenticator>,
     services: Vec<Arc<dyn EndpointService<S>>>,
     methods: Vec<Method>,
+    /// Per-source counting of unidentified requests (§8.5); without it each one is
+    /// logged at once.
+    unidentified: Option<Arc<UnidentifiedRequests>>,
 }
 
 impl<S: RequestSource> Pipeline<S> {
@@ -127,7 +132,16 @@ impl<S: RequestSource> Pipeline<S> {
             authenticator,
             services,
             methods,
+            unidentified: None,
         }
+    }
+
+    /// Counts unidentified requests per source and logs a source only once it passes
+    /// the table's thresholds (what Asterisk does when `auth_username` is among the
+    /// identifiers, spec §8.5); a source that authenticates is forgotten.
+    pub fn with_unidentified(mut self, table: Arc<UnidentifiedRequests>) -> Pipeline<S> {
+        self.unidentified = Some(table);
+        self
     }
 
     /// Whether the global `type=acl` objects let `remote` and the request's Contact
@@ -145,6 +159,23 @@ impl<S: RequestSource> Pipeline<S> {
             self.acls.permits(&a.source, remote.ip())
                 && contacts.iter().all(|ip| self.acls.permits(&a.contact, *ip))
         })
+    }
+
+    /// Logs an unidentified request: at once, or through the per-source count.
+    fn unidentified_request(&self, auth: &AuthRequest) {
+        const WHY: &str = "No matching endpoint found";
+        let Some(table) = &self.unidentified else {
+            security_failure(auth, WHY);
+            return;
+        };
+        let now = Instant::now();
+        if let Some(u) = table.record(auth.remote.ip(), now) {
+            let ms = now.saturating_duration_since(u.first_seen).as_secs_f64() * 1000.0;
+            security_failure(
+                auth,
+                &format!("{WHY} after {} tries in {ms:.3} ms", u.count),
+            );
+        }
     }
 
     async fn run(&self, request: IncomingRequest<S>) -> Handled<S> {
@@ -209,7 +240,7 @@ impl<S: RequestSource> Pipeline<S> {
                 }
             }
             None => {
-                security_failure(&auth, "No matching endpoint found");
+                self.unidentified_request(&auth);
                 None
             }
         };
@@ -222,7 +253,11 @@ impl<S: RequestSource> Pipeline<S> {
                 .authenticate(&auth, endpoint.as_deref())
                 .await
             {
-                AuthVerdict::Pass => {}
+                AuthVerdict::Pass => {
+                    if let (Some(table), Some(_)) = (&self.unidentified, &endpoint) {
+                        table.clear(remote.ip());
+                    }
+                }
                 AuthVerdict::Challenge(challenges) => {
                     let headers: Vec<(HeaderKind, &str)> = challenges
                         .iter()

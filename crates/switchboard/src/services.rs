@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use asterisk_conf::FsSource;
 use sip_endpoint::{Endpoint, OptionsResponder, Service, Wire};
@@ -12,6 +13,7 @@ use sip_message::Method;
 use sip_registrar::{ContactStatus, Location};
 use sip_services::hosts::HostAddresses;
 use sip_services::registrar::unix_now;
+use sip_services::unidentified::{UnidentifiedLimits, UnidentifiedRequests};
 use sip_services::{
     qualify_channel, DigestAuthenticator, Identifiers, IdentifySettings, NamedAcls, Pipeline,
     Qualifier, QualifyInbox, QualifyNotifier, QualifyOptions, RegistrarService, RequestSource,
@@ -165,7 +167,20 @@ pub async fn build<S: RequestSource>(
     };
     let ignore_uri_user_options = global.as_ref().is_some_and(|g| g.ignore_uri_user_options);
     let authenticator = Arc::new(DigestAuthenticator::new(Arc::clone(objects))?);
-    let pipeline = Pipeline::new(
+    // Counting per source only when requests may be unidentified until their
+    // credentials arrive (spec §8.5).
+    let unidentified = order.contains(&"auth_username").then(|| {
+        let limits = match &global {
+            Some(g) => UnidentifiedLimits {
+                count: g.unidentified_request_count,
+                period: Duration::from_secs(g.unidentified_request_period.into()),
+                prune_interval: Duration::from_secs(g.unidentified_request_prune_interval.into()),
+            },
+            None => UnidentifiedLimits::default(),
+        };
+        Arc::new(UnidentifiedRequests::new(limits))
+    });
+    let mut pipeline = Pipeline::new(
         Arc::clone(objects),
         acls,
         identifiers,
@@ -183,6 +198,9 @@ pub async fn build<S: RequestSource>(
             .with_qualify(registrations.qualify.clone()),
         )],
     );
+    if let Some(table) = unidentified {
+        pipeline = pipeline.with_unidentified(table);
+    }
     Ok(vec![
         Arc::new(pipeline),
         Arc::new(OptionsResponder::new(

@@ -174,3 +174,68 @@ fn right_credentials_on_an_expired_nonce_get_stale_true() {
     assert_eq!(ok.status(), Some(200), "{ok:?}");
     assert_eq!(server.stop(), Some(0));
 }
+
+#[test]
+fn with_auth_username_unidentified_requests_are_counted_per_source() {
+    let port = free_port();
+    let dir = config_dir("auth-unidentified");
+    std::fs::write(
+        dir.join("pjsip.conf"),
+        format!(
+            "[global]\ntype=global\nendpoint_identifier_order=auth_username,username\n\
+             unidentified_request_count=3\nunidentified_request_period=60\n\n\
+             [udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n\
+             [alice]\ntype=endpoint\nauth=alice-auth\nidentify_by=auth_username,username\n\n\
+             [alice-auth]\ntype=auth\nusername=alice\npassword=secret\n"
+        ),
+    )
+    .expect("write pjsip.conf");
+    let server = Server::start(dir, port);
+    let c = UdpClient::new(&server);
+    let me = c.port();
+    let stranger = |call_id: &str| {
+        let r = c.ask(&options("mallory", call_id, 1, me, None));
+        assert_eq!(r.status(), Some(401), "{r:?}");
+    };
+    let reported = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("- No matching endpoint found"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let authenticate = |call_id: &str| {
+        let first = c.ask(&options("alice", call_id, 1, me, None));
+        assert_eq!(first.status(), Some(401));
+        let ok = c.ask(&options(
+            "alice",
+            call_id,
+            2,
+            me,
+            Some(&answer(&first, "secret")),
+        ));
+        assert_eq!(ok.status(), Some(200), "{ok:?}");
+    };
+    // Someone at this address authenticates (which also forgets the start-up probe
+    // the test harness sent from here); then two unidentified requests from it are
+    // challenged but not reported.
+    authenticate("a1");
+    stranger("u1");
+    stranger("u2");
+    assert!(reported(&server.log()).is_empty(), "{}", server.log());
+    // Authenticating again starts the count again.
+    authenticate("a2");
+    stranger("u4");
+    stranger("u5");
+    assert!(reported(&server.log()).is_empty(), "{}", server.log());
+    // The third within the period is reported, with the count.
+    stranger("u6");
+    let lines = reported(&server.log());
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains(&format!(
+            "Request 'OPTIONS' from '<sip:mallory@127.0.0.1>' failed for '127.0.0.1:{me}' (callid: u6) - No matching endpoint found after 3 tries in "
+        )) && lines[0].ends_with(" ms"),
+        "{lines:?}"
+    );
+    assert_eq!(server.stop(), Some(0));
+}
