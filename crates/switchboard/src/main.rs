@@ -22,6 +22,7 @@ mod http;
 mod http_conf;
 mod serve;
 mod services;
+mod system_name;
 
 use args::{Cli, Command, DbCommand};
 

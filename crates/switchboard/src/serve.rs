@@ -423,7 +423,11 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
         timers: timers(&objects).await,
         ..EndpointConfig::default()
     };
-    let mut registrations = match crate::services::registrations(&objects).await {
+    let (reg_server, problems) = crate::system_name::read(&FsSource::new(&config_dir));
+    for p in problems {
+        tracing::warn!("{p}");
+    }
+    let mut registrations = match crate::services::registrations(&objects, reg_server).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!("{e}");

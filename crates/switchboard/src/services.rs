@@ -21,13 +21,12 @@ use sip_services::{
 use sorcery::contacts::{load_contacts, ContactWrite, ContactWriter, WriterOptions};
 use sorcery::objects::Objects;
 
-/// This server's name on the contacts it stores (`reg_server`; Asterisk's
-/// `systemname`, empty by default).
-const REG_SERVER: &str = "";
-
 /// The location service with the contacts stored before this start (expired and
 /// `prune_on_boot` ones removed), its writer, and the task that expires contacts.
 pub struct Registrations {
+    /// This server's name on the contacts it stores (`reg_server`: `asterisk.conf`'s
+    /// `systemname`, empty by default).
+    pub reg_server: String,
     /// The bindings.
     pub location: Arc<Location>,
     /// The group-commit writer of contacts.
@@ -42,9 +41,12 @@ pub struct Registrations {
 }
 
 /// Loads the stored contacts and starts the writer and the expiry task.
-pub async fn registrations(objects: &Arc<Objects>) -> Result<Registrations, String> {
+pub async fn registrations(
+    objects: &Arc<Objects>,
+    reg_server: String,
+) -> Result<Registrations, String> {
     let location = Arc::new(Location::new());
-    let loaded = load_contacts(&objects.contact, unix_now(), REG_SERVER)
+    let loaded = load_contacts(&objects.contact, unix_now(), &reg_server)
         .await
         .map_err(|e| format!("cannot read the stored contacts: {e}"))?;
     if let Some(e) = &loaded.delete_error {
@@ -58,6 +60,7 @@ pub async fn registrations(objects: &Arc<Objects>) -> Result<Registrations, Stri
     let expiry = tokio::spawn(expire_contacts(Arc::clone(&location), writer.clone()));
     let (qualify, inbox) = qualify_channel();
     Ok(Registrations {
+        reg_server,
         location,
         writer,
         qualify,
@@ -192,7 +195,7 @@ pub async fn build<S: RequestSource>(
                 Arc::clone(objects),
                 Arc::clone(&registrations.location),
                 registrations.writer.clone(),
-                REG_SERVER.to_owned(),
+                registrations.reg_server.clone(),
                 ignore_uri_user_options,
             )
             .with_qualify(registrations.qualify.clone()),
@@ -201,12 +204,16 @@ pub async fn build<S: RequestSource>(
     if let Some(table) = unidentified {
         pipeline = pipeline.with_unidentified(table);
     }
+    // Allow lists what is answered: OPTIONS, and whatever the services behind the
+    // pipeline take (REGISTER today; INVITE, SUBSCRIBE, … as they arrive).
+    let mut allow = vec![Method::Options];
+    for m in Service::<S>::methods(&pipeline) {
+        if !allow.contains(m) {
+            allow.push(m.clone());
+        }
+    }
     Ok(vec![
         Arc::new(pipeline),
-        Arc::new(OptionsResponder::new(
-            &[Method::Options, Method::Register],
-            &["application/sdp"],
-            &[],
-        )),
+        Arc::new(OptionsResponder::new(&allow, &["application/sdp"], &[])),
     ])
 }

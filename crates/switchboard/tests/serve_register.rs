@@ -156,6 +156,9 @@ fn sipp_phones_register_with_digest_and_are_stored() {
         format!("[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n{PHONES}"),
     )
     .expect("write pjsip.conf");
+    // The server's name, stamped on its contacts as reg_server.
+    std::fs::write(dir.join("asterisk.conf"), "[options]\nsystemname=pbx-a\n")
+        .expect("write asterisk.conf");
     let server = Server::start(dir, port);
     for phone in ["101", "102"] {
         assert_sipp_ok(&sipp_as(&server, "register", phone, phone, phone), &server);
@@ -175,7 +178,7 @@ fn sipp_phones_register_with_digest_and_are_stored() {
     let db = server.dir().join("data/switchboard.db");
     let rows = Command::new("sqlite3")
         .arg(&db)
-        .arg("SELECT id || ' ' || uri || ' ' || endpoint FROM ps_contacts ORDER BY id")
+        .arg("SELECT id || ' ' || uri || ' ' || endpoint || ' ' || reg_server FROM ps_contacts ORDER BY id")
         .output()
         .expect("sqlite3 runs (apt-get install sqlite3)");
     let rows = String::from_utf8_lossy(&rows.stdout);
@@ -183,13 +186,13 @@ fn sipp_phones_register_with_digest_and_are_stored() {
     assert_eq!(rows.len(), 2, "{rows:?}\n{}", server.log());
     // Rows as Asterisk's realtime writes them: `;` stored as `^3B`.
     assert!(
-        rows[0].starts_with("101^3B@") && rows[0].ends_with(" 101"),
+        rows[0].starts_with("101^3B@") && rows[0].ends_with(" 101 pbx-a"),
         "{rows:?}"
     );
     assert!(
         rows[1].starts_with("102^3B@")
             && rows[1].contains(" sip:102@127.0.0.1:")
-            && rows[1].ends_with("^3Btransport=UDP 102"),
+            && rows[1].ends_with("^3Btransport=UDP 102 pbx-a"),
         "{rows:?}"
     );
     let log = server.log();
