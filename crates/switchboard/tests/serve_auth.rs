@@ -7,21 +7,15 @@ use sip_digest::{authorization, Algorithm, Auth};
 use sip_message::Message;
 
 mod support;
-use support::{config_dir, free_port, Server, UdpClient};
+use support::{config_dir, free_port, udp_config, Server, UdpClient};
 
 fn start() -> Server {
-    let port = free_port();
-    let dir = config_dir("auth");
-    std::fs::write(
-        dir.join("pjsip.conf"),
-        format!(
-            "[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n\
-             [alice]\ntype=endpoint\nauth=alice-auth\n\n\
-             [alice-auth]\ntype=auth\nusername=alice\npassword=secret\n\n\
-             [open]\ntype=endpoint\n"
-        ),
-    )
-    .expect("write pjsip.conf");
+    let (dir, port) = udp_config(
+        "auth",
+        "[alice]\ntype=endpoint\nauth=alice-auth\n\n\
+         [alice-auth]\ntype=auth\nusername=alice\npassword=secret\n\n\
+         [open]\ntype=endpoint\n",
+    );
     Server::start(dir, port)
 }
 
@@ -177,19 +171,13 @@ fn right_credentials_on_an_expired_nonce_get_stale_true() {
 
 #[test]
 fn with_auth_username_unidentified_requests_are_counted_per_source() {
-    let port = free_port();
-    let dir = config_dir("auth-unidentified");
-    std::fs::write(
-        dir.join("pjsip.conf"),
-        format!(
-            "[global]\ntype=global\nendpoint_identifier_order=auth_username,username\n\
-             unidentified_request_count=3\nunidentified_request_period=60\n\n\
-             [udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n\
-             [alice]\ntype=endpoint\nauth=alice-auth\nidentify_by=auth_username,username\n\n\
-             [alice-auth]\ntype=auth\nusername=alice\npassword=secret\n"
-        ),
-    )
-    .expect("write pjsip.conf");
+    let (dir, port) = udp_config(
+        "auth-unidentified",
+        "[global]\ntype=global\nendpoint_identifier_order=auth_username,username\n\
+         unidentified_request_count=3\nunidentified_request_period=60\n\n\
+         [alice]\ntype=endpoint\nauth=alice-auth\nidentify_by=auth_username,username\n\n\
+         [alice-auth]\ntype=auth\nusername=alice\npassword=secret\n",
+    );
     let server = Server::start(dir, port);
     let c = UdpClient::new(&server);
     let me = c.port();

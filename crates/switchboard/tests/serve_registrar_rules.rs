@@ -7,7 +7,7 @@ use sip_digest::{authorization, Algorithm, Auth};
 use sip_message::Message;
 
 mod support;
-use support::{config_dir, free_port, Server, UdpClient};
+use support::{config_dir, free_port, udp_config, Server, UdpClient};
 
 const CONF: &str = "\
 [one]\ntype=endpoint\nauth=one\naors=one\n[one]\ntype=auth\nusername=one\npassword=pw\n\
@@ -205,19 +205,13 @@ fn registrar_rules_through_the_whole_server() {
 
 #[test]
 fn identify_by_ip_without_a_port_and_other_ports_do_not_match() {
-    let port = free_port();
-    let dir = config_dir("registrar-ip");
-    std::fs::write(
-        dir.join("pjsip.conf"),
-        format!(
-            "[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n\
-             [lan]\ntype=endpoint\naors=lan\n[lan]\ntype=aor\nmax_contacts=1\n\
-             [b-lan]\ntype=identify\nendpoint=lan\nmatch=127.0.0.0/8\n\n\
-             [pinned]\ntype=endpoint\naors=pinned\n[pinned]\ntype=aor\nmax_contacts=1\n\
-             [a-pinned]\ntype=identify\nendpoint=pinned\nmatch=127.0.0.1:9\n"
-        ),
-    )
-    .expect("write pjsip.conf");
+    let (dir, port) = udp_config(
+        "registrar-ip",
+        "[lan]\ntype=endpoint\naors=lan\n[lan]\ntype=aor\nmax_contacts=1\n\
+         [b-lan]\ntype=identify\nendpoint=lan\nmatch=127.0.0.0/8\n\n\
+         [pinned]\ntype=endpoint\naors=pinned\n[pinned]\ntype=aor\nmax_contacts=1\n\
+         [a-pinned]\ntype=identify\nendpoint=pinned\nmatch=127.0.0.1:9\n",
+    );
     let server = Server::start(dir, port);
     let c = UdpClient::new(&server);
     // `a-pinned` is tried first (id order) but names port 9, not ours; `b-lan` (any
@@ -232,24 +226,18 @@ fn identify_by_ip_without_a_port_and_other_ports_do_not_match() {
 
 #[test]
 fn identify_by_host_name_matches_its_resolved_addresses() {
-    let port = free_port();
-    let dir = config_dir("registrar-host");
     // `localhost` comes from /etc/hosts; `srv_lookups=yes` (the default) asks for its
     // SIP SRV records first and falls back to its addresses. A name that does not
     // resolve matches nothing and does not disturb the other identifies.
-    std::fs::write(
-        dir.join("pjsip.conf"),
-        format!(
-            "[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n\
-             [a-nowhere]\ntype=identify\nendpoint=nowhere\nmatch=nowhere.invalid\n\
-             [nowhere]\ntype=endpoint\naors=nowhere\n[nowhere]\ntype=aor\nmax_contacts=1\n\
-             [b-trunk]\ntype=identify\nendpoint=trunk\nmatch=localhost\n\
-             [trunk]\ntype=endpoint\naors=trunk\n[trunk]\ntype=aor\nmax_contacts=1\n\
-             [c-pinned]\ntype=identify\nendpoint=pinned\nmatch=localhost:9\nsrv_lookups=no\n\
-             [pinned]\ntype=endpoint\naors=pinned\n[pinned]\ntype=aor\nmax_contacts=1\n"
-        ),
-    )
-    .expect("write pjsip.conf");
+    let (dir, port) = udp_config(
+        "registrar-host",
+        "[a-nowhere]\ntype=identify\nendpoint=nowhere\nmatch=nowhere.invalid\n\
+         [nowhere]\ntype=endpoint\naors=nowhere\n[nowhere]\ntype=aor\nmax_contacts=1\n\
+         [b-trunk]\ntype=identify\nendpoint=trunk\nmatch=localhost\n\
+         [trunk]\ntype=endpoint\naors=trunk\n[trunk]\ntype=aor\nmax_contacts=1\n\
+         [c-pinned]\ntype=identify\nendpoint=pinned\nmatch=localhost:9\nsrv_lookups=no\n\
+         [pinned]\ntype=endpoint\naors=pinned\n[pinned]\ntype=aor\nmax_contacts=1\n",
+    );
     let server = Server::start(dir, port);
     let c = UdpClient::new(&server);
     let r = call(&c, "trunk", "trunk").send("x", &contact("sip:t@127.0.0.1:5001", "60"));

@@ -36,6 +36,19 @@ pub fn config_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// A configuration directory for `tag` whose pjsip.conf is a UDP transport on a free
+/// loopback port followed by `objects`; the directory and the port.
+pub fn udp_config(tag: &str, objects: &str) -> (PathBuf, u16) {
+    let port = free_port();
+    let dir = config_dir(tag);
+    std::fs::write(
+        dir.join("pjsip.conf"),
+        format!("[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n{objects}"),
+    )
+    .expect("write pjsip.conf");
+    (dir, port)
+}
+
 /// Writes a CA and a leaf for 127.0.0.1 (`cert.pem`, `key.pem`) into `dir`; returns
 /// the CA certificate (DER) for the client's roots.
 pub fn make_certs(dir: &Path) -> sip_transport::rustls::pki_types::CertificateDer<'static> {
