@@ -17,6 +17,7 @@ use sip_message::Message;
 use sorcery::objects::Objects;
 use sorcery::types::endpoint::{Endpoint, IdentifyBy};
 use sorcery::types::identify::{Identify, MatchTarget};
+use sorcery::types::transport::Protocol as TransportProtocol;
 
 use crate::hosts::HostAddresses;
 
@@ -32,11 +33,21 @@ pub struct RequestFacts {
     pub request_uri: String,
     /// The packet's source.
     pub remote: Option<SocketAddr>,
+    /// The transport it arrived on (its Via token, `UDP`, `WS`, …) and our address
+    /// there: which `type=transport` received it, for that transport's `domain`.
+    pub arrival: Option<(&'static str, SocketAddr)>,
     /// The whole message, for the header identifier.
     pub raw: Bytes,
 }
 
 impl RequestFacts {
+    /// The transport the request arrived on (`transport` is the Via token) and our
+    /// address there.
+    pub fn arriving_on(mut self, transport: &'static str, local: SocketAddr) -> Self {
+        self.arrival = Some((transport, local));
+        self
+    }
+
     /// Copies the facts out of `message`.
     pub fn of(message: &Message, remote: SocketAddr, ignore_uri_user_options: bool) -> Self {
         let from = message.from().ok().and_then(|f| {
@@ -65,6 +76,7 @@ impl RequestFacts {
                 .map(|u| u.as_str().to_owned())
                 .unwrap_or_default(),
             remote: Some(remote),
+            arrival: None,
             raw: message.raw().clone(),
         }
     }
@@ -164,10 +176,11 @@ impl Identifiers {
 async fn candidates(
     user: &str,
     domain: &str,
+    facts: &RequestFacts,
     objects: &Objects,
     settings: &IdentifySettings,
 ) -> Vec<String> {
-    let mut ids = Vec::with_capacity(3);
+    let mut ids = Vec::with_capacity(4);
     if !settings.disable_multi_domain && !domain.is_empty() {
         ids.push(format!("{user}@{domain}"));
         if let Ok(Some(alias)) = objects.domain_alias.get(domain).await {
@@ -175,11 +188,39 @@ async fn candidates(
                 ids.push(format!("{user}@{}", &*alias.domain));
             }
         }
+        if let Some(own) = transport_domain(facts, objects).await {
+            let id = format!("{user}@{own}");
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
     }
     if !user.is_empty() {
         ids.push(user.to_owned());
     }
     ids
+}
+
+/// The `domain` of the `type=transport` the request arrived on, if it has one (§8.2:
+/// `user@<receiving transport's domain>` is tried after the From domain and its
+/// alias). A transport is the one that received the request when its protocol is the
+/// arrival's and its bind address is our address there (a wildcard bind matches any
+/// address on its port). WebSocket requests arrive through the HTTP server, not at a
+/// transport's bind address: the first `ws`/`wss` transport with a domain is theirs.
+async fn transport_domain(facts: &RequestFacts, objects: &Objects) -> Option<String> {
+    let (token, local) = facts.arrival?;
+    let transports = objects.transport.get_all().await.ok()?;
+    transports
+        .iter()
+        .filter(|t| !t.domain.is_empty() && t.protocol.word().eq_ignore_ascii_case(token))
+        .find(|t| {
+            matches!(t.protocol, TransportProtocol::Ws | TransportProtocol::Wss)
+                || t.bind_addr().is_ok_and(|bind| {
+                    bind.port() == local.port()
+                        && (bind.ip() == local.ip() || bind.ip().is_unspecified())
+                })
+        })
+        .map(|t| t.domain.to_string())
 }
 
 /// The first of `ids` that is an endpoint accepting identification `by`.
@@ -223,7 +264,7 @@ impl Identifier for ByUsername {
             if user.is_empty() {
                 return None;
             }
-            let ids = candidates(user, host, objects, settings).await;
+            let ids = candidates(user, host, facts, objects, settings).await;
             first_endpoint(&ids, objects, Some(IdentifyBy::Username)).await
         })
     }
@@ -249,7 +290,7 @@ impl Identifier for ByAuthUsername {
                 if user.is_empty() {
                     continue;
                 }
-                let ids = candidates(user, realm, objects, settings).await;
+                let ids = candidates(user, realm, facts, objects, settings).await;
                 if let Some(e) = first_endpoint(&ids, objects, Some(IdentifyBy::AuthUsername)).await
                 {
                     return Some(e);
@@ -278,7 +319,7 @@ impl Identifier for Anonymous {
     ) -> BoxFuture<'a, Option<Arc<Endpoint>>> {
         Box::pin(async move {
             let (_, host) = facts.from.as_ref()?;
-            let ids = candidates("anonymous", host, objects, settings).await;
+            let ids = candidates("anonymous", host, facts, objects, settings).await;
             first_endpoint(&ids, objects, None).await
         })
     }

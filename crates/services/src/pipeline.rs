@@ -181,7 +181,8 @@ impl<S: RequestSource> Pipeline<S> {
     async fn run(&self, request: IncomingRequest<S>) -> Handled<S> {
         let remote = request.source.remote();
         let is_ack = request.method() == Some(&Method::Ack);
-        let facts = RequestFacts::of(&request.message, remote, self.ignore_uri_user_options);
+        let facts = RequestFacts::of(&request.message, remote, self.ignore_uri_user_options)
+            .arriving_on(request.source.transport(), request.source.local());
         let contacts = contact_ips(&request.message);
         let auth = AuthRequest {
             method: request

@@ -8,6 +8,9 @@ use std::net::SocketAddr;
 pub trait RequestSource: Clone + Send + Sync + 'static {
     /// The packet's source address (not anything the message claims).
     fn remote(&self) -> SocketAddr;
+    /// Our address it arrived at (for a UDP socket bound to a wildcard address, the
+    /// wildcard).
+    fn local(&self) -> SocketAddr;
     /// The Via transport token of the transport it arrived on (`UDP`, `TCP`, `TLS`,
     /// `WS`, `WSS`).
     fn transport(&self) -> &'static str;

@@ -24,7 +24,10 @@ const CONF: &str = "\
 [b-pbx]\ntype=identify\nendpoint=pbx\nmatch=198.51.100.7:5070\n\
 [c-hdr]\ntype=identify\nendpoint=hdr\nmatch_header=X-Account: /^acct-[0-9]+$/\n\
 [d-ruri]\ntype=identify\nendpoint=ruri\nmatch_request_uri=sip:special@127.0.0.1\n\
-[alias.example.com]\ntype=domain_alias\ndomain=example.com\n";
+[alias.example.com]\ntype=domain_alias\ndomain=example.com\n\
+[erin@tenant.example]\ntype=endpoint\n\
+[tenant]\ntype=transport\nprotocol=udp\nbind=0.0.0.0:5080\ndomain=tenant.example\n\
+[plain]\ntype=transport\nprotocol=udp\nbind=0.0.0.0:5060\n";
 
 async fn objects() -> Objects {
     support::objects(CONF).await
@@ -195,4 +198,42 @@ fn host_names_match_the_addresses_resolved_for_them() {
         "198.51.100.8:5060".parse().unwrap(),
         &[]
     ));
+}
+
+#[tokio::test]
+async fn by_username_on_the_receiving_transports_domain() {
+    let objects = objects().await;
+    let (ids, _) = Identifiers::ordered(Identifiers::builtin(), &["username"]);
+    // erin's phone writes the server's IP as From domain; the transport it reached
+    // (bound to any address, port 5080) has domain=tenant.example.
+    let m = request("sip:203.0.113.1:5080", "sip:erin@203.0.113.1", "");
+    let remote: SocketAddr = "10.0.0.1:5060".parse().unwrap();
+    let on = |port: u16| {
+        RequestFacts::of(&m, remote, false)
+            .arriving_on("UDP", SocketAddr::new("203.0.113.1".parse().unwrap(), port))
+    };
+    let id = |facts: RequestFacts, settings: IdentifySettings| {
+        let objects = &objects;
+        let ids = &ids;
+        async move {
+            ids.identify(&facts, objects, &settings)
+                .await
+                .map(|(e, _)| e.meta.id.to_string())
+        }
+    };
+    assert_eq!(
+        id(on(5080), IdentifySettings::default()).await.as_deref(),
+        Some("erin@tenant.example")
+    );
+    // The same request on the transport without a domain: only the anonymous endpoint
+    // (tried after the named identifiers) takes it.
+    assert_eq!(
+        id(on(5060), IdentifySettings::default()).await.as_deref(),
+        Some("anonymous")
+    );
+    // disable_multi_domain skips every domain step.
+    let single = IdentifySettings {
+        disable_multi_domain: true,
+    };
+    assert_eq!(id(on(5080), single).await.as_deref(), Some("anonymous"));
 }

@@ -22,6 +22,9 @@ impl RequestSource for Src {
     fn remote(&self) -> SocketAddr {
         self.0
     }
+    fn local(&self) -> SocketAddr {
+        "127.0.0.1:5060".parse().unwrap()
+    }
     fn transport(&self) -> &'static str {
         "UDP"
     }

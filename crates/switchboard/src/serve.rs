@@ -41,6 +41,9 @@ impl sip_services::RequestSource for Peer {
     fn remote(&self) -> SocketAddr {
         self.source.remote
     }
+    fn local(&self) -> SocketAddr {
+        self.source.local
+    }
     fn transport(&self) -> &'static str {
         self.source.protocol.as_str()
     }
