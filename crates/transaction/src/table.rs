@@ -240,7 +240,13 @@ struct Entry<D> {
 pub struct Transactions<D> {
     timers: Timers,
     next_id: u64,
-    entries: HashMap<u64, Entry<D>>,
+    /// Boxed: a finished transaction lingers for Timer J (32 s), so at thousands of
+    /// requests per second the table holds hundreds of thousands of entries, and
+    /// growing the map moves every value. Boxed, a resize moves 16 bytes per entry
+    /// instead of a whole transaction (a resize of unboxed entries stalled a shard
+    /// long enough to overflow its queue), and the slots a burst left behind cost 16
+    /// bytes each, not a transaction's size.
+    entries: HashMap<u64, Box<Entry<D>>>,
     index: HashMap<Key, u64>,
     merge: HashMap<MergeKey, u64>,
     heap: BinaryHeap<Reverse<(Instant, u64, u64)>>,
@@ -273,6 +279,12 @@ impl<D: Clone> Transactions<D> {
     /// How many transactions are alive.
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// How many transactions the table has room for without growing (for statistics;
+    /// it shrinks again after a burst).
+    pub fn capacity(&self) -> usize {
+        self.entries.capacity()
     }
 
     /// Whether no transaction is alive.
@@ -603,6 +615,7 @@ impl<D: Clone> Transactions<D> {
                 self.reschedule(id);
             }
         }
+        self.shrink_if_sparse();
         events
     }
 
@@ -622,16 +635,32 @@ impl<D: Clone> Transactions<D> {
         }
         self.entries.insert(
             id,
-            Entry {
+            Box::new(Entry {
                 key,
                 peer,
                 machine,
                 merge,
                 generation: 0,
                 scheduled: None,
-            },
+            }),
         );
         id
+    }
+
+    /// Gives memory back after a burst: maps never shrink by themselves, and a peak
+    /// of transactions (a registration storm) would otherwise keep its capacity for
+    /// good. Shrinks when under a quarter full, to twice what is alive (so the next
+    /// growth is far off); each shrink rehashes only the live entries.
+    fn shrink_if_sparse(&mut self) {
+        const FLOOR: usize = 4096;
+        let live = self.entries.len();
+        if self.entries.capacity() > FLOOR && live * 4 < self.entries.capacity() {
+            let keep = (live * 2).max(FLOOR);
+            self.entries.shrink_to(keep);
+            self.index.shrink_to(keep);
+            self.merge.shrink_to(keep);
+            self.heap.shrink_to(keep);
+        }
     }
 
     fn remove(&mut self, id: u64) {

@@ -385,3 +385,35 @@ fn tu_guard_ends_transactions_the_rfc_leaves_waiting() {
         ]
     );
 }
+
+#[test]
+fn the_table_gives_its_room_back_after_a_burst() {
+    let mut table = Transactions::default();
+    let t0 = t0();
+    for i in 0..20_000 {
+        let req = request(
+            "REGISTER",
+            &format!("z9hG4bKburst{i}"),
+            &format!("burst-{i}"),
+        );
+        let key = new_key(table.on_request(req.clone(), PEER, t0, false));
+        table
+            .respond(&key, &reply(&req, 200), t0)
+            .expect("answered");
+    }
+    assert_eq!(table.len(), 20_000);
+    let peak = table.capacity();
+    assert!(peak >= 20_000, "{peak}");
+    // Timer J (64 × T1 = 32 s over UDP) ends every one of them.
+    table.handle_timeout(t0 + ms(32_001));
+    assert!(table.is_empty());
+    assert!(
+        table.capacity() < peak / 2,
+        "capacity {} after the burst, {peak} at its peak",
+        table.capacity()
+    );
+    // And the table still works.
+    let req = request("OPTIONS", "z9hG4bKafter", "after");
+    new_key(table.on_request(req, PEER, t0 + ms(32_002), false));
+    assert_eq!(table.len(), 1);
+}
