@@ -32,6 +32,11 @@
 # contacts is `select count(*) from ps_contacts` read from the data directory while
 # the server still runs (it must equal USERS x CONTACTS_PER_USER).
 #
+# A REGISTER the server refuses (e.g. 503 Retry-After when a shard's queue is above
+# its high-water mark) is a failed call: the scenario has no branch for it, so SIPp
+# retransmits until the call's timeout and that contact is missing from the count.
+# The registrations line reports such answers as status:distinct calls.
+#
 # Bounded: the server load (START_TIMEOUT), the registrations (TOTAL / RATE + 120 s at
 # most), SETTLE, and 120 s for the count. Prints one line per measurement; exit 1 if
 # fewer contacts than expected were stored, 0 otherwise.
@@ -198,7 +203,7 @@ work, procs = sys.argv[1], int(sys.argv[2])
 ok = failed = retrans = 0
 sippcpu = 0.0
 rtts = []
-codes = collections.Counter()
+codes = collections.defaultdict(set)
 for k in range(procs):
     try:
         lines = open(f"{work}/sipp{k}/stat.csv").read().splitlines()
@@ -221,20 +226,23 @@ for k in range(procs):
                     rtts.append(float(parts[1]))
                 except (IndexError, ValueError):
                     pass
-    # Status lines of the unexpected messages SIPp aborted calls on.
+    # Answers SIPp did not expect (e.g. a 503, for which the scenario has no branch,
+    # or a late 200 to a retransmission): the number of distinct calls per status.
     for path in glob.glob(f"{work}/sipp{k}/*_errors.log"):
-        for m in re.finditer(r"SIP/2\.0 (\d{3})", open(path, errors="replace").read()):
-            codes[m.group(1)] += 1
+        text = open(path, errors="replace").read()
+        for m in re.finditer(r"received 'SIP/2\.0 (\d{3})(.*?)'", text, re.S):
+            cid = re.search(r"\nCall-ID: *(\S+)", m.group(2))
+            codes[m.group(1)].add(f"{k}/{cid.group(1) if cid else m.start()}")
 rtts.sort()
 def pct(q):
     return rtts[min(len(rtts) - 1, int(q * len(rtts)))] if rtts else float("nan")
 print(ok, failed, retrans, f"{pct(0.5):.0f}", f"{pct(0.99):.0f}", f"{sippcpu:.1f}",
-      ",".join(f"{c}x{n}" for c, n in sorted(codes.items())) or "none")
+      ",".join(f"{c}:{len(n)}" for c, n in sorted(codes.items())) or "none")
 PY
 )"
 elapsed=$(python3 -c "print(f'{$t1 - $t0:.1f}')")
 cpu_per=$(python3 -c "import sys; print(f'{(float(sys.argv[2])-float(sys.argv[1]))*1000/max(1,int(sys.argv[3])):.3f}')" "$cpu0" "$cpu1" "$ok")
-echo "registrations at $rate/s: $ok ok, $failed failed (of $total), $retrans retransmissions, statuses of unexpected answers: $codes, p50 ${p50} ms, p99 ${p99} ms, server CPU ${cpu_per} s per 1000, SIPp CPU ${sippcpu} s, in ${elapsed} s"
+echo "registrations at $rate/s: $ok ok, $failed failed (of $total), $retrans retransmissions, calls with an unexpected answer (status:calls): $codes, p50 ${p50} ms, p99 ${p99} ms, server CPU ${cpu_per} s per 1000, SIPp CPU ${sippcpu} s, in ${elapsed} s"
 echo "after (right after the last registration): RSS $(mb "$rss1") MB, PSS $(mb "$pss1") MB, anonymous $(mb "$anon1") MB, peak sampled RSS $(mb "$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$work/rss.log")") MB"
 
 alive=yes
@@ -256,6 +264,13 @@ echo "stored: $stored contacts in ps_contacts (expected $total), $aors distinct 
 
 warnings=$(grep -c -E "WARN|ERROR" "$work/server.log" || true)
 echo "server log: $(wc -l <"$work/server.log") lines, $warnings WARN/ERROR"
+if (( warnings > 0 )); then
+    # The distinct WARN/ERROR messages (colour codes and timestamps stripped), counted,
+    # with the first and last time each was seen.
+    sed 's/\x1b\[[0-9;]*m//g' "$work/server.log" | grep -E "^[^ ]+ +(WARN|ERROR) " |
+        awk '{ t = $1; $1 = ""; sub(/^ +/, ""); n[$0]++; if (!($0 in first)) first[$0] = t; last[$0] = t }
+             END { for (m in n) printf "  %d x %s (%s .. %s)\n", n[m], m, first[m], last[m] }' | sort -rn | head -n 10
+fi
 if [[ ! $stored =~ ^[0-9]+$ ]] || (( stored != total )) || (( failed > 0 )) || (( warnings > 0 )); then
     log_tail
 fi
