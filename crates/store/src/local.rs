@@ -82,12 +82,16 @@ impl LocalDb {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let checkpointer = start_checkpointer(path)?;
         let (jobs, queue) = mpsc::channel::<Job>();
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
         std::thread::Builder::new()
             .name("local-store".into())
             .spawn(move || {
                 let mut conn = conn;
                 for job in queue {
                     job(&mut conn);
+                    reset_wal_if_large(&conn, &wal);
                 }
             })
             .map_err(|e| format!("local store {}: no thread: {e}", path.display()))?;
@@ -231,6 +235,32 @@ fn start_checkpointer(path: &Path) -> Result<mpsc::Sender<()>, String> {
         })
         .map_err(|e| format!("local store {}: no checkpoint thread: {e}", path.display()))?;
     Ok(stop)
+}
+
+/// Size of the write-ahead log past which the writer empties it.
+const WAL_RESET_BYTES: u64 = 64 << 20;
+
+/// Empties the write-ahead log when it has grown past [`WAL_RESET_BYTES`]; run by the
+/// writer thread between jobs.
+///
+/// The checkpointer's PASSIVE rounds copy the log into the database but, under a
+/// steady stream of commits, never let it start over: SQLite restarts the log only
+/// when a writer finds every frame already copied, and there are always new ones. In
+/// a 1,000,000-registration run it grew past 3 GB (disk, and replay time at the next
+/// start). A TRUNCATE checkpoint resets it, but run from the checkpointer it made the
+/// writer wait behind SQLite's busy-handler sleeps (registrations were refused with
+/// 503). Run here, between two commits, there is no other writer to wait for: it copies
+/// the little the last passive round left (half a second of commits), fsyncs and
+/// empties the file, a pause of a few tens of milliseconds every few seconds under a
+/// registration storm and never otherwise.
+fn reset_wal_if_large(conn: &Connection, wal: &Path) {
+    let large = std::fs::metadata(wal).is_ok_and(|m| m.len() > WAL_RESET_BYTES);
+    if !large {
+        return;
+    }
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        tracing::warn!("local store: the write-ahead log could not be emptied (tried again after the next commit): {e}");
+    }
 }
 
 /// `name` as a quoted SQLite identifier.
