@@ -495,6 +495,7 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
                     let peer = Peer::of(&head, source);
                     endpoint.reject_malformed(head, &reason, peer).await;
                 }
+                Some(Inbound::Closed { .. }) => {}
                 None => break,
             },
         }
@@ -663,9 +664,11 @@ mod tests {
         );
         let pump = Arc::clone(&endpoint);
         tokio::spawn(async move {
-            while let Some(Inbound::Message { message, source }) = inbound.recv().await {
-                let peer = Peer::of(&message, source);
-                pump.dispatch(message, peer).await;
+            while let Some(event) = inbound.recv().await {
+                if let Inbound::Message { message, source } = event {
+                    let peer = Peer::of(&message, source);
+                    pump.dispatch(message, peer).await;
+                }
             }
         });
         // The second target answers 200 to whatever it gets, where it came from.
