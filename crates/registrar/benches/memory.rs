@@ -1,6 +1,8 @@
 //! Resident memory per contact of the location service at 1,000,000 contacts
 //! (the target: at most 500 bytes). Run with
-//! `cargo bench -p switchboard-registrar --bench memory`.
+//! `cargo bench -p switchboard-registrar --bench memory`; with `PRUNE_ON_BOOT=1` the
+//! contacts are TCP ones bound to a connection each (`prune_on_boot`), which also
+//! sit in the connection index.
 //!
 //! Reports the instrumented allocator's live bytes and the process's resident-set
 //! growth (Linux `/proc/self/statm`), which includes the allocator's own overhead.
@@ -31,13 +33,22 @@ fn main() {
     let rss0 = rss_bytes();
     let region = Region::new(GLOBAL);
     let t = Instant::now();
-    population::fill(&loc, n);
+    let bound = std::env::var("PRUNE_ON_BOOT").is_ok_and(|v| v == "1");
+    if bound {
+        population::fill_bound(&loc, n);
+    } else {
+        population::fill(&loc, n);
+    }
     let took = t.elapsed();
     let s = region.change();
     // A realloc is already counted in bytes_allocated/deallocated (bytes_reallocated repeats it).
     let live = s.bytes_allocated as i64 - s.bytes_deallocated as i64;
     let allocs = s.allocations as i64 - s.deallocations as i64;
-    println!("contacts: {}", loc.stats().contacts);
+    println!(
+        "contacts: {} ({} bound to a connection)",
+        loc.stats().contacts,
+        loc.stats().bound
+    );
     println!(
         "insert: {:.0} ns/contact",
         took.as_nanos() as f64 / n as f64

@@ -36,16 +36,22 @@ pub enum ChangeReason {
     RemoveUnavailable,
     /// Passed its expiration time (the location service's `expire`).
     Expiration,
+    /// The connection it was bound to closed (a `prune_on_boot` contact, spec §6.7;
+    /// the location service's `connection_closed`). Asterisk's word for a contact
+    /// removed by its transport's shutdown.
+    Shutdown,
 }
 
 impl ChangeReason {
-    /// The log word: `request`, `remove existing`, `remove unavailable`, `expiration`.
+    /// The log word: `request`, `remove existing`, `remove unavailable`, `expiration`,
+    /// `shutdown`.
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeReason::Request => "request",
             ChangeReason::RemoveExisting => "remove existing",
             ChangeReason::RemoveUnavailable => "remove unavailable",
             ChangeReason::Expiration => "expiration",
+            ChangeReason::Shutdown => "shutdown",
         }
     }
 }

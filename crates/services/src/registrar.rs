@@ -11,12 +11,13 @@ use sip_endpoint::responses::reply;
 use sip_endpoint::BoxFuture;
 use sip_message::{HeaderKind, Message, Method};
 use sip_registrar::{
-    find_aor, register, AorQuery, Change, ChangeKind, Location, Registration, Reply, Source,
-    TransportKind,
+    find_aor, register, AorQuery, Change, ChangeKind, ChangeReason, Location, Registration, Reply,
+    Source, TransportKind,
 };
 use sorcery::contacts::{ContactWrite, ContactWriter};
 use sorcery::objects::Objects;
 use sorcery::types::endpoint::IdentifyBy;
+use sorcery::types::Contact;
 use sorcery::value::Text;
 
 use crate::pipeline::{EndpointRequest, EndpointService};
@@ -138,12 +139,20 @@ impl RegistrarService {
                 );
                 return reply(&r.request.message, 500, None, &[]);
             }
-            self.location.apply(&decision.changes);
+            // prune_on_boot contacts are bound to the connection the REGISTER came on,
+            // and removed when it closes (spec §6.7).
+            let connection = r.request.source.connection();
+            let undone = self.location.apply_on(&decision.changes, connection);
             if let Some(q) = &self.qualify {
                 q.changed(&aor_name);
             }
             for c in &decision.changes {
                 log_change(c);
+            }
+            if !undone.is_empty() {
+                // The connection closed while this REGISTER was being stored: its
+                // close found nothing to remove then.
+                forget_contacts(&self.writer, &undone, ChangeReason::Shutdown).await;
             }
         }
         respond(&r.request.message, &decision.reply)
@@ -180,6 +189,63 @@ pub fn log_change(c: &Change) {
             c.reason.as_str()
         ),
     }
+}
+
+/// Asterisk's verbose line for a contact removed otherwise than by a REGISTER (spec
+/// §6.10): "Removed contact '…' from AOR '…' due to expiration|shutdown".
+pub fn log_removed(contact: &Contact, reason: ChangeReason) {
+    tracing::info!(
+        "Removed contact '{}' from AOR '{}' due to {}",
+        contact.uri.as_str(),
+        contact.aor(),
+        reason.as_str()
+    );
+}
+
+/// Deletes from the store contacts already removed from the location service (expired,
+/// or bound to a connection that closed), logging each with `reason`, in one group
+/// commit. A failure is logged: the store keeps them until the next start, which
+/// removes expired and this server's `prune_on_boot` contacts anyway.
+pub async fn forget_contacts(writer: &ContactWriter, removed: &[Contact], reason: ChangeReason) {
+    if removed.is_empty() {
+        return;
+    }
+    for c in removed {
+        log_removed(c, reason);
+    }
+    let writes = removed
+        .iter()
+        .map(|c| ContactWrite::Delete(c.meta.id.clone()))
+        .collect();
+    if let Err(e) = writer.submit(writes).await {
+        tracing::warn!(
+            "{} contact(s) removed due to {} could not be deleted from the store \
+             (the next start removes them): {e}",
+            removed.len(),
+            reason.as_str()
+        );
+    }
+}
+
+/// Removes the contacts bound to a stream connection that has closed (spec §6.7:
+/// `prune_on_boot` contacts, registered over that connection): from the location
+/// service at once; the returned future logs each ("… due to shutdown", Asterisk's
+/// words) and deletes them from the store in one group commit, for the caller to run
+/// where it may wait — the loop that learns of the close must not wait on the store.
+/// `None` when nothing was bound to the connection (the usual case). The qualify
+/// scheduler needs no word, as for expiry: it drops a contact the location service no
+/// longer has when its probe falls due.
+pub fn connection_closed(
+    location: &Location,
+    writer: &ContactWriter,
+    connection: u64,
+) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
+    let removed = location.connection_closed(connection);
+    if removed.is_empty() {
+        return None;
+    }
+    let writer = writer.clone();
+    Some(async move { forget_contacts(&writer, &removed, ChangeReason::Shutdown).await })
 }
 
 /// The registrar's reply as a response to `request` (with our To tag).

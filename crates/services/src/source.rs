@@ -17,4 +17,10 @@ pub trait RequestSource: Clone + Send + Sync + 'static {
     /// Whether that transport is a connection (responses and NAT contacts go back on
     /// it).
     fn reliable(&self) -> bool;
+    /// The connection it arrived on (the transport's number for it, never reused
+    /// while the process runs); `None` over UDP. The registrar binds `prune_on_boot`
+    /// contacts to it, to remove them when it closes (spec §6.7).
+    fn connection(&self) -> Option<u64> {
+        None
+    }
 }

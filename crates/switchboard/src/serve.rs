@@ -50,6 +50,9 @@ impl sip_services::RequestSource for Peer {
     fn reliable(&self) -> bool {
         self.source.protocol.is_reliable()
     }
+    fn connection(&self) -> Option<u64> {
+        self.source.connection.map(|c| c.get())
+    }
 }
 
 impl Peer {
@@ -495,6 +498,10 @@ async fn serve(config_dir: PathBuf, data_dir: PathBuf) -> ExitCode {
                     let peer = Peer::of(&head, source);
                     endpoint.reject_malformed(head, &reason, peer).await;
                 }
+                Some(Inbound::Closed { connection, .. }) => {
+                    // Its prune_on_boot contacts go (spec §6.7).
+                    registrations.connection_closed(connection.get());
+                }
                 None => break,
             },
         }
@@ -663,9 +670,11 @@ mod tests {
         );
         let pump = Arc::clone(&endpoint);
         tokio::spawn(async move {
-            while let Some(Inbound::Message { message, source }) = inbound.recv().await {
-                let peer = Peer::of(&message, source);
-                pump.dispatch(message, peer).await;
+            while let Some(event) = inbound.recv().await {
+                if let Inbound::Message { message, source } = event {
+                    let peer = Peer::of(&message, source);
+                    pump.dispatch(message, peer).await;
+                }
             }
         });
         // The second target answers 200 to whatever it gets, where it came from.

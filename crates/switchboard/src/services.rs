@@ -10,15 +10,15 @@ use std::time::Duration;
 use asterisk_conf::FsSource;
 use sip_endpoint::{Endpoint, OptionsResponder, Service, Wire};
 use sip_message::Method;
-use sip_registrar::{ContactStatus, Location};
+use sip_registrar::{ChangeReason, ContactStatus, Location};
 use sip_services::hosts::HostAddresses;
-use sip_services::registrar::unix_now;
+use sip_services::registrar::{forget_contacts, unix_now};
 use sip_services::unidentified::{UnidentifiedLimits, UnidentifiedRequests};
 use sip_services::{
     qualify_channel, DigestAuthenticator, Identifiers, IdentifySettings, NamedAcls, Pipeline,
     Qualifier, QualifyInbox, QualifyNotifier, QualifyOptions, RegistrarService, RequestSource,
 };
-use sorcery::contacts::{load_contacts, ContactWrite, ContactWriter, WriterOptions};
+use sorcery::contacts::{load_contacts, ContactWriter, WriterOptions};
 use sorcery::objects::Objects;
 
 /// The location service with the contacts stored before this start (expired and
@@ -109,24 +109,22 @@ async fn expire_contacts(location: Arc<Location>, writer: ContactWriter) {
             .min(30);
         tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
         let expired = location.expire(unix_now());
-        if expired.is_empty() {
-            continue;
-        }
-        for c in &expired {
-            tracing::info!(
-                "Removed contact '{}' from AOR '{}' due to expiration",
-                c.uri.as_str(),
-                c.aor()
-            );
-        }
-        let writes = expired
-            .iter()
-            .map(|c| ContactWrite::Delete(c.meta.id.clone()))
-            .collect();
-        if let Err(e) = writer.submit(writes).await {
-            // They are gone from memory; the store keeps them until the next start,
-            // which removes expired contacts anyway.
-            tracing::warn!("expired contacts could not be removed from the store: {e}");
+        // Gone from memory; if the store fails, it keeps them until the next start,
+        // which removes expired contacts anyway.
+        forget_contacts(&writer, &expired, ChangeReason::Expiration).await;
+    }
+}
+
+impl Registrations {
+    /// A stream connection has closed (`Inbound::Closed`): the contacts bound to it
+    /// (`prune_on_boot`, spec §6.7) leave the location service now and the store in a
+    /// task of their own, so the caller — the loop receiving from the transports —
+    /// never waits on the store.
+    pub fn connection_closed(&self, connection: u64) {
+        if let Some(forget) =
+            sip_services::registrar::connection_closed(&self.location, &self.writer, connection)
+        {
+            tokio::spawn(forget);
         }
     }
 }

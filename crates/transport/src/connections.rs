@@ -118,7 +118,8 @@ impl Connection {
         *lock(&self.task) = Some(task);
     }
 
-    fn abort(&self) {
+    /// Stops the connection's task, which drops the socket.
+    pub(crate) fn abort(&self) {
         if let Some(t) = lock(&self.task).take() {
             t.abort();
         }
@@ -212,7 +213,9 @@ impl ConnectionTable {
         maps.by_id.get(id).cloned()
     }
 
-    /// Forgets a connection (its task is ending by itself).
+    /// Forgets a connection; `Some` only the first time. Not to be called directly:
+    /// `Shared::forget` and `Shared::close_connection` also report the end of the
+    /// connection ([`crate::Inbound::Closed`]).
     pub(crate) fn remove(&self, id: ConnectionId) -> Option<Arc<Connection>> {
         let mut maps = lock(&self.maps);
         let conn = maps.by_id.remove(&id)?;
@@ -225,14 +228,8 @@ impl ConnectionTable {
         Some(conn)
     }
 
-    /// Forgets a connection and stops its task, which drops the socket.
-    pub(crate) fn close(&self, id: ConnectionId) {
-        if let Some(conn) = self.remove(id) {
-            conn.abort();
-        }
-    }
-
-    /// Closes every connection (the transports are being dropped).
+    /// Closes every connection (the transports are being dropped): none of them is
+    /// reported as closed.
     pub(crate) fn close_all(&self) {
         let all: Vec<_> = {
             let mut maps = lock(&self.maps);

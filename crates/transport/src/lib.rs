@@ -7,7 +7,8 @@
 //! (§18.2.2: where a response goes) — so it is unit-tested without I/O.
 //!
 //! Received messages are parsed here and delivered on one bounded channel as
-//! [`Inbound`]. The socket loops never wait on that channel: when it is full the message
+//! [`Inbound`], with the end of every stream connection ([`Inbound::Closed`]). The
+//! socket loops never wait on that channel: when it is full the message
 //! is dropped and counted ([`Transports::dropped`]), because a socket loop that blocks
 //! makes the kernel drop packets blindly and starves every other peer; the endpoint
 //! above decides how to shed load (503, RFC 3261 §21.5.4).
@@ -17,9 +18,15 @@
 //! use sip_transport::{ListenConfig, Protocol, TransportLimits, Transports, Inbound};
 //! let listen = [ListenConfig::new(Protocol::Udp, "0.0.0.0:5060".parse().unwrap())];
 //! let (transports, mut inbound) = Transports::bind(&listen, TransportLimits::default()).await?;
-//! while let Some(Inbound::Message { message, source }) = inbound.recv().await {
-//!     // hand to the transaction layer; answer with transports.send_response(&source, &resp)
-//! #   let _ = (&message, &source, &transports);
+//! while let Some(event) = inbound.recv().await {
+//!     match event {
+//!         Inbound::Message { message, source } => {
+//!             // hand to the transaction layer; answer with transports.send_response(&source, &resp)
+//! #           let _ = (&message, &source, &transports);
+//!         }
+//!         Inbound::Malformed { .. } => { /* answer 400 */ }
+//!         Inbound::Closed { .. } => { /* forget what was bound to the connection */ }
+//!     }
 //! }
 //! # Ok(()) }
 //! ```
@@ -224,6 +231,30 @@ pub enum Inbound {
         /// Where it came from.
         source: Source,
     },
+    /// A stream connection (TCP, TLS, WS or WSS; accepted, opened by us, or handed
+    /// over by [`Transports::accept_websocket`]) has ended, for whatever reason: the
+    /// peer closed or reset it, it was idle too long, a limit was exceeded, its
+    /// framing was lost, a write failed or timed out. Sent once per connection, after
+    /// every message that arrived on it, and never while the [`Transports`] are
+    /// being dropped (at shutdown every connection ends at once and nobody is left to
+    /// care). Messages sent to the peer afterwards go on a new connection (TCP, TLS)
+    /// or cannot be sent (WS, WSS).
+    ///
+    /// Like messages, the event is not waited for: if the inbound channel is full
+    /// when the connection ends, it is dropped, counted in [`Transports::dropped`]
+    /// and logged with the dropped messages, and the consumer never learns of this
+    /// close (state it keeps per connection — the registrar's `prune_on_boot`
+    /// contacts — then lasts until it expires by itself).
+    Closed {
+        /// The connection's transport.
+        protocol: Protocol,
+        /// Our end of the connection.
+        local: SocketAddr,
+        /// The peer's end, as the socket reported it.
+        remote: SocketAddr,
+        /// The connection, as [`Source::connection`] named it on its messages.
+        connection: ConnectionId,
+    },
 }
 
 /// Bounds that keep a hostile or broken peer from costing unbounded memory or time.
@@ -328,6 +359,33 @@ impl Shared {
         let _ = rx.wait_for(|closed| *closed).await;
     }
 
+    /// Forgets a connection whose task is ending by itself (its read loop ended) and
+    /// reports [`Inbound::Closed`]. Every stream connection leaves the table through
+    /// here or [`Shared::close_connection`], so the end of each is reported once; none
+    /// is reported once the transports are being dropped (`close_all` has emptied the
+    /// table, and a connection registered after that is not reported either).
+    pub(crate) fn forget(&self, id: ConnectionId) -> Option<Arc<connections::Connection>> {
+        let conn = self.connections.remove(id)?;
+        if !*self.shutdown.borrow() {
+            self.deliver(Inbound::Closed {
+                protocol: conn.protocol,
+                local: conn.local,
+                remote: conn.remote,
+                connection: conn.id,
+            });
+        }
+        Some(conn)
+    }
+
+    /// Forgets a connection (reporting [`Inbound::Closed`], see [`Shared::forget`])
+    /// and stops its task, which drops the socket: a write failed, so its framing is
+    /// unknown.
+    pub(crate) fn close_connection(&self, id: ConnectionId) {
+        if let Some(conn) = self.forget(id) {
+            conn.abort();
+        }
+    }
+
     /// Hands a message to the endpoint without waiting. Returns `false` once the
     /// receiver is gone (the loops then stop).
     pub(crate) fn deliver(&self, inbound: Inbound) -> bool {
@@ -399,7 +457,7 @@ impl Shared {
                 Ok(()) => return Ok(()),
                 Err(e) => {
                     tracing::debug!(conn = ?conn.id, %dest, error = %e, "write failed; reconnecting");
-                    self.connections.close(conn.id);
+                    self.close_connection(conn.id);
                 }
             }
         }
@@ -415,7 +473,7 @@ impl Shared {
         };
         let result = conn.write(bytes, self.limits.write_timeout).await;
         if result.is_err() {
-            self.connections.close(conn.id);
+            self.close_connection(conn.id);
         }
         result
     }
@@ -595,7 +653,8 @@ impl Transports {
         Ok(SocketAddr::new(route_source(dest)?, local.port()))
     }
 
-    /// How many received messages were dropped because the inbound channel was full.
+    /// How many received messages (and [`Inbound::Closed`] events) were dropped
+    /// because the inbound channel was full.
     pub fn dropped(&self) -> u64 {
         self.inner.shared.dropped.load(Ordering::Relaxed)
     }
@@ -687,7 +746,7 @@ impl Transports {
                     Ok(()) => return Ok(()),
                     Err(e) => {
                         tracing::debug!(conn = ?id, error = %e, "response write failed; trying a new connection");
-                        shared.connections.close(id);
+                        shared.close_connection(id);
                     }
                 }
             }

@@ -164,8 +164,9 @@ async fn run<R: AsyncRead + Unpin>(
     finish(&shared, &conn, why).await;
 }
 
-/// Logs why a connection's read loop ended, then forgets and closes the connection
-/// (every stream transport ends this way).
+/// Logs why a connection's read loop ended, then forgets (reporting
+/// [`crate::Inbound::Closed`]) and closes the connection (every stream transport ends
+/// this way, unless a failed write closed it first: `Shared::close_connection`).
 pub(crate) async fn finish(shared: &Shared, conn: &Connection, why: End) {
     match &why {
         End::Eof | End::ReceiverGone | End::NoFirstMessage => {
@@ -181,7 +182,7 @@ pub(crate) async fn finish(shared: &Shared, conn: &Connection, why: End) {
             () = shared.closed() => {}
         }
     }
-    shared.connections.remove(conn.id);
+    shared.forget(conn.id);
     conn.shutdown().await;
 }
 

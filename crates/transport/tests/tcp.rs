@@ -1,5 +1,6 @@
 //! TCP over real loopback sockets: framing, keep-alive, answering on the same
-//! connection or a new one, limits, reuse, IPv6.
+//! connection or a new one, limits, reuse, IPv6, and the report of each connection's
+//! end.
 
 mod common;
 
@@ -151,11 +152,14 @@ async fn oversize_message_closes_the_connection() {
     let (t, mut rx, server) = bind_with(Protocol::Tcp, "127.0.0.1:0", limits).await;
     // Content-Length announcing more than the limit.
     let mut c = connect(server).await;
+    let first = c.local_addr().unwrap();
     let req = tcp_request("big").replace("Content-Length: 0", "Content-Length: 5000");
     c.write_all(req.as_bytes()).await.unwrap();
     closed(&mut c).await;
+    assert_eq!(next_closed(&mut rx).await.remote, first);
     // A header section that never ends.
     let mut c = connect(server).await;
+    let second = c.local_addr().unwrap();
     c.write_all(b"OPTIONS sip:a@example.com SIP/2.0\r\n")
         .await
         .unwrap();
@@ -166,6 +170,7 @@ async fn oversize_message_closes_the_connection() {
         }
     }
     closed(&mut c).await;
+    assert_eq!(next_closed(&mut rx).await.remote, second);
     nothing(&mut rx).await;
     eventually("both connections are forgotten", || {
         t.connection_count() == 0
@@ -222,6 +227,8 @@ async fn garbage_closes_only_its_connection() {
     let mut bad = connect(server).await;
     bad.write_all(b"garbage\r\n\r\n").await.unwrap();
     closed(&mut bad).await;
+    // Nothing of it is delivered but its end.
+    assert_eq!(next_closed(&mut rx).await.remote, bad.local_addr().unwrap());
     let mut good = connect(server).await;
     good.write_all(tcp_request("good").as_bytes())
         .await
@@ -236,11 +243,12 @@ async fn idle_connections_are_closed() {
         idle_timeout: Duration::from_millis(200),
         ..TransportLimits::default()
     };
-    let (t, _rx, server) = bind_with(Protocol::Tcp, "127.0.0.1:0", limits).await;
+    let (t, mut rx, server) = bind_with(Protocol::Tcp, "127.0.0.1:0", limits).await;
     let mut c = connect(server).await;
     eventually("the connection is registered", || t.connection_count() == 1).await;
     closed(&mut c).await;
     eventually("the connection is forgotten", || t.connection_count() == 0).await;
+    assert_eq!(next_closed(&mut rx).await.remote, c.local_addr().unwrap());
 }
 
 #[tokio::test]
@@ -334,11 +342,16 @@ async fn ipv6_request_and_response() {
 
 #[tokio::test]
 async fn dropping_the_transports_closes_connections() {
-    let (t, _rx, server) = bind(Protocol::Tcp, "127.0.0.1:0").await;
+    let (t, mut rx, server) = bind(Protocol::Tcp, "127.0.0.1:0").await;
     let mut c = connect(server).await;
     eventually("the connection is registered", || t.connection_count() == 1).await;
     drop(t);
     closed(&mut c).await;
+    // Shutting down is not reported connection by connection: the channel just ends.
+    let end = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .expect("the channel ends");
+    assert!(end.is_none(), "unexpected inbound: {end:?}");
 }
 
 #[tokio::test]
@@ -460,4 +473,88 @@ async fn the_first_message_timeout_does_not_apply_to_connections_we_open() {
     // The peer never sends anything back; the connection is ours and stays.
     still_open(&mut s, Duration::from_millis(400)).await;
     assert_eq!(t.connection_count(), 1);
+}
+
+#[tokio::test]
+async fn the_end_of_a_connection_is_reported_once_after_its_messages() {
+    let (t, mut rx, server) = bind(Protocol::Tcp, "127.0.0.1:0").await;
+    let mut c = connect(server).await;
+    let mut two = tcp_request("one");
+    two.push_str(&tcp_request("two"));
+    c.write_all(two.as_bytes()).await.unwrap();
+    let (_, src) = next_message(&mut rx).await;
+    let (m, _) = next_message(&mut rx).await;
+    assert_eq!(m.call_id().unwrap().as_str(), "two");
+    let ours = c.local_addr().unwrap();
+    drop(c);
+    let end = next_closed(&mut rx).await;
+    assert_eq!(
+        end,
+        Closed {
+            protocol: Protocol::Tcp,
+            local: src.local,
+            remote: ours,
+            connection: src
+                .connection
+                .expect("a stream source names its connection"),
+        }
+    );
+    assert_eq!(end.local, server);
+    nothing(&mut rx).await;
+    assert_eq!(t.connection_count(), 0);
+}
+
+#[tokio::test]
+async fn a_connection_we_opened_reports_its_end_too() {
+    let (t, mut rx, _server) = bind(Protocol::Tcp, "127.0.0.1:0").await;
+    let peer = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dest = peer.local_addr().unwrap();
+    let req = request("SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK-o", "out");
+    t.send_to(Protocol::Tcp, dest, Bytes::from(req))
+        .await
+        .unwrap();
+    let (mut s, _) = peer.accept().await.unwrap();
+    let _ = read_message(&mut s).await;
+    drop(s);
+    let end = next_closed(&mut rx).await;
+    assert_eq!((end.protocol, end.remote), (Protocol::Tcp, dest));
+    nothing(&mut rx).await;
+}
+
+#[tokio::test]
+async fn a_write_that_times_out_closes_the_connection_and_reports_it() {
+    let limits = TransportLimits {
+        write_timeout: Duration::from_millis(200),
+        ..TransportLimits::default()
+    };
+    let (t, mut rx, server) = bind_with(Protocol::Tcp, "127.0.0.1:0", limits).await;
+    let mut c = connect(server).await;
+    c.write_all(tcp_request("slow-reader").as_bytes())
+        .await
+        .unwrap();
+    let (_, src) = next_message(&mut rx).await;
+    // The client never reads: once the socket buffers are full a write times out,
+    // which closes the connection from the sending side (its read loop is stopped).
+    let big = Bytes::from(vec![b' '; 60_000]);
+    let mut failed = false;
+    for _ in 0..2000 {
+        if t.send_to(Protocol::Tcp, src.remote, big.clone())
+            .await
+            .is_err()
+        {
+            failed = true;
+            break;
+        }
+        if t.connection_count() == 0 {
+            break;
+        }
+    }
+    assert!(
+        failed || t.connection_count() == 0,
+        "no write ever timed out"
+    );
+    let end = next_closed(&mut rx).await;
+    assert_eq!(end.connection, src.connection.unwrap());
+    assert_eq!(end.remote, src.remote);
+    drop(c);
 }

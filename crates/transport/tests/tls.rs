@@ -574,3 +574,34 @@ async fn dropping_the_transports_closes_handshakes_in_progress() {
     closed(&mut holding).await;
     closed(&mut done).await;
 }
+
+#[tokio::test]
+async fn the_end_of_a_tls_connection_is_reported() {
+    let pki = Pki::new("end");
+    let (_t, mut rx, server) = bind_tls(&pki.settings()).await;
+    let mut c = connect(
+        server,
+        client_config(pki.roots(), None, rustls::DEFAULT_VERSIONS),
+        "localhost",
+    )
+    .await
+    .expect("handshake");
+    c.write_all(tls_request("tls-end").as_bytes())
+        .await
+        .unwrap();
+    let (_, src) = next_message(&mut rx).await;
+    let ours = c.get_ref().0.local_addr().unwrap();
+    c.shutdown().await.unwrap();
+    drop(c);
+    let end = next_closed(&mut rx).await;
+    assert_eq!(
+        end,
+        Closed {
+            protocol: Protocol::Tls,
+            local: server,
+            remote: ours,
+            connection: src.connection.unwrap(),
+        }
+    );
+    nothing(&mut rx).await;
+}

@@ -39,6 +39,10 @@ pub(crate) struct Binding {
     via_port: u16,
     flags: u8,
     status: u8,
+    /// The shard's slot of the connection this binding dies with (a `prune_on_boot`
+    /// contact registered over it), 0 when none: see `Bound` in the parent module. A
+    /// `u32` fits the padding the other fields leave, so unbound contacts pay nothing.
+    pub(crate) slot: u32,
 }
 
 /// Turns shared strings into one `Arc<str>` per distinct value (per shard).
@@ -104,6 +108,7 @@ impl Binding {
             via_port: c.via_port,
             flags,
             status: status as u8,
+            slot: 0,
         }
     }
 
@@ -131,6 +136,10 @@ impl Binding {
 
     pub(crate) fn status(&self) -> ContactStatus {
         ContactStatus::from_u8(self.status)
+    }
+
+    pub(crate) fn prune_on_boot(&self) -> bool {
+        self.flags & PRUNE_ON_BOOT != 0
     }
 
     pub(crate) fn set_status(&mut self, s: ContactStatus) {
@@ -175,5 +184,17 @@ impl Binding {
             },
             prune_on_boot: self.flags & PRUNE_ON_BOOT != 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Binding;
+
+    /// The connection slot must stay in what was padding: a binding per contact is the
+    /// bulk of the location's memory (docs/registrar.md, `tests/memory.rs`).
+    #[test]
+    fn a_binding_is_120_bytes() {
+        assert_eq!(std::mem::size_of::<Binding>(), 120);
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use sip_message::{Frame, Message, StreamFramer};
-use sip_transport::{Inbound, ListenConfig, Protocol, TransportLimits, Transports};
+use sip_transport::{ConnectionId, Inbound, ListenConfig, Protocol, TransportLimits, Transports};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::Receiver;
@@ -56,6 +56,33 @@ pub async fn next_message(rx: &mut Receiver<Inbound>) -> (Message, sip_transport
     match next(rx).await {
         Inbound::Message { message, source } => (message, source),
         other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+/// The end of a connection, as reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed {
+    pub protocol: Protocol,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub connection: ConnectionId,
+}
+
+/// The next inbound event, which must be the end of a connection.
+pub async fn next_closed(rx: &mut Receiver<Inbound>) -> Closed {
+    match next(rx).await {
+        Inbound::Closed {
+            protocol,
+            local,
+            remote,
+            connection,
+        } => Closed {
+            protocol,
+            local,
+            remote,
+            connection,
+        },
+        other => panic!("expected a connection's end, got {other:?}"),
     }
 }
 
