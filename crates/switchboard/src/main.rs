@@ -38,7 +38,8 @@ fn main() -> ExitCode {
             config_dir,
             data_dir,
         }) => {
-            init_logging();
+            // Held until the server returns: dropping it flushes the queued lines.
+            let _flush = init_logging();
             serve::run(&config_dir, &data_dir)
         }
         Some(Command::Cli { .. }) => not_implemented("cli", "console"),
@@ -61,15 +62,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// Lines the log thread may have queued before a logging call waits for it.
+const LOG_QUEUE_LINES: usize = 1 << 16;
+
 /// Logs to stderr (the daemon runs in the foreground; systemd or the shell keeps the
 /// output). Level INFO; `RUST_LOG`-style filtering comes with the console's
 /// `core set verbose|debug` (operations issue).
-fn init_logging() {
+///
+/// Lines are written by a thread of their own: the SIP workers only queue them. A
+/// registrar logs every added contact, and a write to a file on a disk busy with
+/// fsyncs can block for a long time (the kernel throttles writers of dirty pages);
+/// written in place, that stalled the shards until their queues overflowed. Nothing
+/// is dropped: past [`LOG_QUEUE_LINES`] waiting lines a logging call waits, as before.
+fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_max_level(tracing::Level::INFO)
         .with_target(false)
         .init();
+    guard
 }
 
 /// Says, in one line on stderr, that `what` does not exist in this build yet

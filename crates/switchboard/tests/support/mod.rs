@@ -141,8 +141,23 @@ impl Server {
     }
 
     /// What the server logged so far.
+    /// The server's log so far. The server writes its log from a thread of its own,
+    /// so a line logged just before a response may reach the file just after the test
+    /// saw the response: this reads until the file has stopped growing for 30 ms (at
+    /// most 2 s).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+        let path = self.dir.join("stderr.log");
+        let read = || std::fs::read_to_string(&path).unwrap_or_default();
+        let start = Instant::now();
+        let mut text = read();
+        loop {
+            std::thread::sleep(Duration::from_millis(30));
+            let again = read();
+            if again.len() == text.len() || start.elapsed() > Duration::from_secs(2) {
+                return again;
+            }
+            text = again;
+        }
     }
 
     fn wait_ready(&self) {
