@@ -216,7 +216,8 @@ PY
 }
 
 # Runs `calls` registrations at `rate` over the SIPp processes; prints
-# "succeeded failed retransmissions p50_ms p99_ms sipp_cpu_seconds".
+# "succeeded failed retransmissions p50_ms p99_ms sipp_cpu_seconds unexpected"
+# (bench/sipp_summary.py).
 run_sipp() {
     local rate=$1 calls=$2 k pids=()
     rm -rf "$work"/sipp*
@@ -231,37 +232,7 @@ run_sipp() {
         pids+=($!)
     done
     for k in "${pids[@]}"; do wait "$k" || true; done
-    python3 - "$work" "$procs" <<'PY'
-import glob, sys
-work, procs = sys.argv[1], int(sys.argv[2])
-ok = failed = retrans = 0
-sippcpu = 0.0
-rtts = []
-for k in range(procs):
-    try:
-        lines = open(f"{work}/sipp{k}/stat.csv").read().splitlines()
-        row = dict(zip(lines[0].split(";"), lines[-1].split(";")))
-        ok += int(row.get("SuccessfulCall(C)", 0) or 0)
-        failed += int(row.get("FailedCall(C)", 0) or 0)
-        retrans += int(row.get("Retransmissions(C)", 0) or 0)
-    except (OSError, IndexError, ValueError):
-        pass
-    try:
-        sippcpu += sum(float(x) for x in open(f"{work}/sipp{k}/cpu").read().split())
-    except (OSError, ValueError):
-        pass
-    for path in glob.glob(f"{work}/sipp{k}/*_rtt.csv"):
-        for line in open(path).read().splitlines()[1:]:
-            parts = line.split(";")
-            try:
-                rtts.append(float(parts[1]))
-            except (IndexError, ValueError):
-                pass
-rtts.sort()
-def pct(q):
-    return rtts[min(len(rtts) - 1, int(q * len(rtts)))] if rtts else float("nan")
-print(ok, failed, retrans, f"{pct(0.5):.0f}", f"{pct(0.99):.0f}", f"{sippcpu:.1f}")
-PY
+    python3 "$root/bench/sipp_summary.py" "$work" "$procs"
 }
 
 # One measured run: prints the line, returns 0 if it passed.
@@ -269,7 +240,7 @@ measure() {
     local label=$1 rate=$2 calls=$3 before after ok failed retrans p50 p99 sippcpu cpu t0 t1 verdict=pass
     before=$(usage)
     t0=$(date +%s.%N)
-    read -r ok failed retrans p50 p99 sippcpu <<<"$(run_sipp "$rate" "$calls")"
+    read -r ok failed retrans p50 p99 sippcpu _unexpected <<<"$(run_sipp "$rate" "$calls")"
     t1=$(date +%s.%N)
     after=$(usage)
     cpu=$(python3 -c "import sys; b=float(sys.argv[1]); a=float(sys.argv[2]); print(f'{(a-b)*1000/max(1,int(sys.argv[3])):.3f}')" \
