@@ -137,7 +137,7 @@ impl DigestAuthenticator {
 }
 
 /// The configured algorithms in the digest crate's terms.
-fn algorithms(list: &[ConfAlgorithm]) -> Vec<Algorithm> {
+pub(crate) fn algorithms(list: &[ConfAlgorithm]) -> Vec<Algorithm> {
     list.iter()
         .map(|a| match a {
             ConfAlgorithm::Md5 => Algorithm::Md5,
@@ -156,6 +156,16 @@ fn digest_auth<'a>(a: &'a AuthObject, default_realm: &'a str, algs: &'a [Algorit
     } else {
         &a.realm
     };
+    auth_in_realm(a, realm, algs)
+}
+
+/// `a` as the digest crate sees it, for `realm` (a client passes the auth's own realm:
+/// empty or `*` answers any challenge).
+pub(crate) fn auth_in_realm<'a>(
+    a: &'a AuthObject,
+    realm: &'a str,
+    algs: &'a [Algorithm],
+) -> Auth<'a> {
     let mut d = Auth::new(&a.username, realm)
         .algorithms(algs)
         .nonce_lifetime(a.nonce_lifetime);

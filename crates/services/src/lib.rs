@@ -12,6 +12,7 @@ pub mod acl;
 pub mod auth;
 pub mod hosts;
 pub mod identify;
+pub mod outbound_auth;
 pub mod pipeline;
 pub mod qualify;
 pub mod registrar;
