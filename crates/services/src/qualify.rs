@@ -37,6 +37,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use sip_digest::Algorithm;
 use sip_endpoint::responses::new_tag;
 use sip_endpoint::{
     BoxFuture, ClientError, ClientResponse, Destination, Endpoint, OutgoingRequest, Wire,
@@ -44,10 +45,12 @@ use sip_endpoint::{
 use sip_message::{Message, SipUri};
 use sip_registrar::{static_contacts, ContactStatus, Location, ORIG_HOST_PARAM};
 use sorcery::objects::Objects;
+use sorcery::types::auth::Auth as AuthObject;
 use sorcery::types::{Aor, Contact};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::outbound_auth::answer_challenge;
 use crate::registrar::unix_now;
 
 /// How OPTIONS leave the server: [`Endpoint::send_request`] in production, a fake in
@@ -537,9 +540,27 @@ impl Scheduler {
             };
             entry.in_flight = true;
             let timeout = qualify_timeout(entry.contact.qualify_timeout);
+            // A challenge matters only when it would not count as an answer; then it
+            // is answered with the endpoint's outbound_auth, once.
+            let challenge = entry.contact.qualify_2xx_only.then(|| Challenged {
+                objects: Arc::clone(&self.objects),
+                sender: Arc::clone(&self.sender),
+                endpoint: entry.contact.endpoint.to_string(),
+                message: request.message.clone(),
+                destination: request.destination.clone(),
+            });
             let sent = self.sender.send(request);
             return Some(Box::pin(async move {
-                let outcome = match tokio::time::timeout(timeout, sent).await {
+                let probe = async move {
+                    let first = sent.await?;
+                    match challenge {
+                        Some(c) if matches!(first.response.status(), Some(401 | 407)) => {
+                            c.answer(first).await
+                        }
+                        _ => Ok(first),
+                    }
+                };
+                let outcome = match tokio::time::timeout(timeout, probe).await {
                     // Only the code and the time leave the future: a Message is
                     // not Sync and need not outlive it.
                     Ok(Ok(r)) => Ok((r.response.status().unwrap_or(0), r.rtt)),
@@ -589,8 +610,70 @@ impl Scheduler {
     }
 }
 
+/// What a probe needs to answer a 401/407 with the contact's endpoint's
+/// `outbound_auth` (as Asterisk's qualify does).
+struct Challenged {
+    objects: Arc<Objects>,
+    sender: Arc<dyn OptionsSender>,
+    /// The endpoint the contact registered for (empty for static contacts: they are
+    /// not answered).
+    endpoint: String,
+    message: Message,
+    destination: Destination,
+}
+
+impl Challenged {
+    /// Sends the OPTIONS again with credentials; the challenge itself is the outcome
+    /// when there are none to give or they were refused.
+    async fn answer(self, first: ClientResponse) -> Result<ClientResponse, ClientError> {
+        let (auths, default_algorithms) = outbound_auths(&self.objects, &self.endpoint).await;
+        let next = match answer_challenge(
+            &self.message,
+            &first.response,
+            &auths,
+            &default_algorithms,
+            &new_tag(),
+        ) {
+            Ok(next) => next,
+            Err(why) => {
+                tracing::debug!("qualify: challenge not answered: {why}");
+                return Ok(first);
+            }
+        };
+        self.sender
+            .send(OutgoingRequest::new(next).to(self.destination))
+            .await
+    }
+}
+
+/// The `outbound_auth` objects of `endpoint`, in order, and the global
+/// `default_auth_algorithms_uac`.
+async fn outbound_auths(
+    objects: &Objects,
+    endpoint: &str,
+) -> (Vec<Arc<AuthObject>>, Vec<Algorithm>) {
+    let defaults = match objects.global.get("global").await {
+        Ok(Some(g)) => crate::auth::algorithms(&g.default_auth_algorithms_uac),
+        _ => Vec::new(),
+    };
+    if endpoint.is_empty() {
+        return (Vec::new(), defaults);
+    }
+    let Ok(Some(e)) = objects.endpoint.get(endpoint).await else {
+        return (Vec::new(), defaults);
+    };
+    let mut auths = Vec::with_capacity(e.outbound_auth.len());
+    for name in e.outbound_auth.iter() {
+        match objects.auth.get(name).await {
+            Ok(Some(a)) => auths.push(a),
+            _ => tracing::warn!("endpoint '{endpoint}': outbound_auth '{name}' does not exist"),
+        }
+    }
+    (auths, defaults)
+}
+
 /// Spec §10: any final response means Reachable, or only a 2xx with qualify_2xx_only.
-/// (A 401/407 counts as an answer: answering it with outbound_auth is not done yet.)
+/// With qualify_2xx_only a 401/407 is first answered with outbound_auth (above).
 fn counts_as_reachable(code: u16, two_xx_only: bool) -> bool {
     if two_xx_only {
         (200..300).contains(&code)

@@ -26,6 +26,9 @@ enum Peer {
     Answer(u16, Duration),
     /// Never answers.
     Silent,
+    /// 401 with a Digest challenge to a request without credentials; 200 to one
+    /// whose Authorization names this user.
+    Challenge(&'static str),
 }
 
 /// Records every OPTIONS (when, Request-URI) and answers as `peer` says. Clones
@@ -76,6 +79,35 @@ impl OptionsSender for FakeSender {
         Box::pin(async move {
             match peer {
                 Peer::Silent => std::future::pending().await,
+                Peer::Challenge(user) => {
+                    let named = request
+                        .message
+                        .authorization()
+                        .is_ok_and(|c| c.iter().any(|c| c.username().is_some_and(|u| u == user)));
+                    let mut response = if named {
+                        Message::response_to(&request.message, 200, None)
+                    } else {
+                        let mut r = Message::response_to(&request.message, 401, None);
+                        r.push_header(
+                            "WWW-Authenticate",
+                            "Digest realm=\"peer\", nonce=\"n1\", algorithm=MD5",
+                        )
+                        .unwrap();
+                        r
+                    };
+                    // Through the wire, so the header is decoded like a received one.
+                    response = Message::parse(response.to_bytes()).unwrap();
+                    Ok(ClientResponse {
+                        response,
+                        target: Target {
+                            transport: Transport::Udp,
+                            addr: "192.0.2.1:5060".parse().unwrap(),
+                            host: "192.0.2.1".to_owned(),
+                        },
+                        attempts: 1,
+                        rtt: Duration::from_millis(1),
+                    })
+                }
                 Peer::Answer(code, delay) => {
                     tokio::time::sleep(delay).await;
                     Ok(ClientResponse {
@@ -407,4 +439,43 @@ async fn a_probe_still_out_is_not_stacked_when_qualify_timeout_exceeds_the_perio
     tokio::time::sleep(Duration::from_millis(9_500)).await;
     // Sent at 0, then the first round after each timeout (3.5 s → 4, 7.5 → 8): 3.
     assert_eq!(sender.sent_to(A_URI).len(), 3, "{:?}", sender.sent());
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_qualify_2xx_only_a_challenge_is_answered_with_outbound_auth() {
+    let conf = "[b]\ntype=aor\nmax_contacts=5\nqualify_frequency=10\nqualify_2xx_only=yes\n\
+                [b]\ntype=endpoint\naors=b\noutbound_auth=b-out\n\
+                [b-out]\ntype=auth\nusername=probe\npassword=pw\n\
+                [c]\ntype=aor\nmax_contacts=5\nqualify_frequency=10\nqualify_2xx_only=yes\n\
+                [c]\ntype=endpoint\naors=c\n";
+    let sender = FakeSender::new(Peer::Challenge("probe"));
+    let r = start(conf, &sender).await;
+    let b = dynamic("b", "sip:b@192.0.2.7:5060", 10);
+    let mut c = dynamic("c", "sip:c@192.0.2.8:5060", 10);
+    c.endpoint = Text::from("c");
+    for contact in [&b, &c] {
+        let mut contact = contact.clone();
+        contact.qualify_2xx_only = true;
+        r.location.load(&contact, ContactStatus::NonQualified);
+        r.notifier.changed(contact.aor());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // b's endpoint has outbound_auth: the OPTIONS is sent again with credentials and
+    // the 200 makes it Reachable. c's has none: the 401 stands, Unreachable.
+    let status = |aor: &str, uri: &str| {
+        r.qualifier
+            .results()
+            .get(&dynamic_contact_id(aor, uri))
+            .map(|o| o.status)
+    };
+    assert_eq!(
+        status("b", "sip:b@192.0.2.7:5060"),
+        Some(ContactStatus::Reachable)
+    );
+    assert_eq!(
+        status("c", "sip:c@192.0.2.8:5060"),
+        Some(ContactStatus::Unreachable)
+    );
+    assert_eq!(sender.sent_to("sip:b@192.0.2.7:5060").len(), 2, "one retry");
+    assert_eq!(sender.sent_to("sip:c@192.0.2.8:5060").len(), 1);
 }
