@@ -144,6 +144,14 @@ async fn connect(
         .expect("handshake timed out")
 }
 
+/// A client that trusts `pki`'s CA, connected to `server` as `localhost`.
+async fn connect_trusting(server: SocketAddr, pki: &Pki) -> ClientStream {
+    let config = client_config(pki.roots(), None, rustls::DEFAULT_VERSIONS);
+    connect(server, config, "localhost")
+        .await
+        .expect("handshake")
+}
+
 async fn read_tls_message<S: AsyncRead + Unpin>(stream: &mut S) -> Message {
     let mut framer = StreamFramer::default();
     let mut buf = BytesMut::new();
@@ -196,13 +204,7 @@ async fn answer<S: AsyncRead + tokio::io::AsyncWrite + Unpin>(mut stream: S) -> 
 async fn options_in_over_tls_is_answered_on_its_connection() {
     let pki = Pki::new("in");
     let (t, mut rx, server) = bind_tls(&pki.settings()).await;
-    let mut c = connect(
-        server,
-        client_config(pki.roots(), None, rustls::DEFAULT_VERSIONS),
-        "localhost",
-    )
-    .await
-    .expect("handshake");
+    let mut c = connect_trusting(server, &pki).await;
     c.write_all(tls_request("tls-in").as_bytes()).await.unwrap();
     let (m, src) = next_message(&mut rx).await;
     assert_eq!(m.call_id().unwrap().as_str(), "tls-in");
@@ -579,13 +581,7 @@ async fn dropping_the_transports_closes_handshakes_in_progress() {
 async fn the_end_of_a_tls_connection_is_reported() {
     let pki = Pki::new("end");
     let (_t, mut rx, server) = bind_tls(&pki.settings()).await;
-    let mut c = connect(
-        server,
-        client_config(pki.roots(), None, rustls::DEFAULT_VERSIONS),
-        "localhost",
-    )
-    .await
-    .expect("handshake");
+    let mut c = connect_trusting(server, &pki).await;
     c.write_all(tls_request("tls-end").as_bytes())
         .await
         .unwrap();
