@@ -11,7 +11,7 @@ use sip_digest::{authorization, Algorithm, Auth};
 use sip_message::{Message, Method};
 
 mod support;
-use support::{config_dir, free_port, Server, UdpClient};
+use support::{config_dir, free_port, udp_config, Server, UdpClient};
 
 /// Receives the next OPTIONS (retransmissions included) within `wait`, with its
 /// source address.
@@ -145,18 +145,12 @@ fn register(call_id: &str, cseq: u32, me: u16, contact: &str, extra: &str) -> St
 
 #[test]
 fn a_registered_contact_is_probed_at_once() {
-    let dir = config_dir("qualify-reg");
-    let port = free_port();
-    std::fs::write(
-        dir.join("pjsip.conf"),
-        format!(
-            "[udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n\n\
-             [101]\ntype=endpoint\nauth=101\naors=101\n\n\
-             [101]\ntype=auth\nusername=101\npassword=101\n\n\
-             [101]\ntype=aor\nmax_contacts=1\nqualify_frequency=600\n"
-        ),
-    )
-    .expect("write pjsip.conf");
+    let (dir, port) = udp_config(
+        "qualify-reg",
+        "[101]\ntype=endpoint\nauth=101\naors=101\n\n\
+         [101]\ntype=auth\nusername=101\npassword=101\n\n\
+         [101]\ntype=aor\nmax_contacts=1\nqualify_frequency=600\n",
+    );
     let server = Server::start(dir, port);
     let phone = UdpSocket::bind("127.0.0.1:0").expect("phone socket");
     let contact = format!(
