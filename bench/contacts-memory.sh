@@ -112,29 +112,9 @@ if [[ -z $bin ]]; then
 fi
 
 # CPU seconds (user + system) and memory of every process in the server's process
-# group: "cpu rss_kb pss_kb anon_kb".
+# group: "cpu rss_kb pss_kb anon_kb" (bench/process_usage.py).
 usage() {
-    python3 - "$server" <<'PY'
-import os, sys
-pg = int(sys.argv[1]); tck = os.sysconf("SC_CLK_TCK")
-cpu = 0; rss = 0; pss = 0; anon = 0
-for p in os.listdir("/proc"):
-    if not p.isdigit():
-        continue
-    try:
-        s = open(f"/proc/{p}/stat").read()
-        f = s[s.rindex(")") + 2:].split()
-        if int(f[2]) != pg:
-            continue
-        cpu += (int(f[11]) + int(f[12])) / tck
-        for line in open(f"/proc/{p}/smaps_rollup"):
-            if line.startswith("Rss:"): rss += int(line.split()[1])
-            elif line.startswith("Pss:"): pss += int(line.split()[1])
-            elif line.startswith("Anonymous:"): anon += int(line.split()[1])
-    except (OSError, ValueError):
-        continue
-print(f"{cpu:.2f} {rss} {pss} {anon}")
-PY
+    python3 "$root/bench/process_usage.py" "$server"
 }
 
 mb() { python3 -c "import sys; print(f'{int(sys.argv[1])/1024:.1f}')" "$1"; }

@@ -191,28 +191,10 @@ PY
 fi
 
 # CPU seconds (user + system) and memory of every process in the server's process
-# group: "cpu rss_kb pss_kb". Kamailio forks its workers into that group.
+# group: "cpu rss_kb pss_kb anon_kb" (bench/process_usage.py). Kamailio forks its
+# workers into that group.
 usage() {
-    python3 - "$server" <<'PY'
-import os, sys
-pg = int(sys.argv[1]); tck = os.sysconf("SC_CLK_TCK")
-cpu = 0; rss = 0; pss = 0
-for p in os.listdir("/proc"):
-    if not p.isdigit():
-        continue
-    try:
-        s = open(f"/proc/{p}/stat").read()
-        f = s[s.rindex(")") + 2:].split()
-        if int(f[2]) != pg:
-            continue
-        cpu += (int(f[11]) + int(f[12])) / tck
-        for line in open(f"/proc/{p}/smaps_rollup"):
-            if line.startswith("Rss:"): rss += int(line.split()[1])
-            elif line.startswith("Pss:"): pss += int(line.split()[1])
-    except (OSError, ValueError):
-        continue
-print(f"{cpu:.2f} {rss} {pss}")
-PY
+    python3 "$root/bench/process_usage.py" "$server"
 }
 
 # Runs `calls` registrations at `rate` over the SIPp processes; prints
@@ -254,7 +236,9 @@ measure() {
 }
 
 mem() { # "rss_kb pss_kb"
-    local u; u=$(usage); echo "${u#* }"
+    local rss pss
+    read -r _ rss pss _ <<<"$(usage)"
+    echo "$rss $pss"
 }
 
 echo "$peer${creds:+ ($creds)}: $users users, data on $datadisk ($work), $procs SIPp process(es), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
