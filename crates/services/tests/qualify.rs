@@ -64,6 +64,20 @@ impl FakeSender {
     }
 }
 
+/// `response` as the fake peer's answer, `rtt` after the request.
+fn answered(response: Message, rtt: Duration) -> ClientResponse {
+    ClientResponse {
+        response,
+        target: Target {
+            transport: Transport::Udp,
+            addr: "192.0.2.1:5060".parse().unwrap(),
+            host: "192.0.2.1".to_owned(),
+        },
+        attempts: 1,
+        rtt,
+    }
+}
+
 impl OptionsSender for FakeSender {
     fn send(
         &self,
@@ -97,29 +111,14 @@ impl OptionsSender for FakeSender {
                     };
                     // Through the wire, so the header is decoded like a received one.
                     response = Message::parse(response.to_bytes()).unwrap();
-                    Ok(ClientResponse {
-                        response,
-                        target: Target {
-                            transport: Transport::Udp,
-                            addr: "192.0.2.1:5060".parse().unwrap(),
-                            host: "192.0.2.1".to_owned(),
-                        },
-                        attempts: 1,
-                        rtt: Duration::from_millis(1),
-                    })
+                    Ok(answered(response, Duration::from_millis(1)))
                 }
                 Peer::Answer(code, delay) => {
                     tokio::time::sleep(delay).await;
-                    Ok(ClientResponse {
-                        response: Message::response_to(&request.message, code, None),
-                        target: Target {
-                            transport: Transport::Udp,
-                            addr: "192.0.2.1:5060".parse().unwrap(),
-                            host: "192.0.2.1".to_owned(),
-                        },
-                        attempts: 1,
-                        rtt: delay,
-                    })
+                    Ok(answered(
+                        Message::response_to(&request.message, code, None),
+                        delay,
+                    ))
                 }
             }
         })
