@@ -3,11 +3,10 @@
 //! challenge, and a wrong password looks exactly like an unknown user — a fresh 401,
 //! and a log line fail2ban's asterisk filter matches.
 
-use sip_digest::{authorization, Algorithm, Auth};
 use sip_message::Message;
 
 mod support;
-use support::{config_dir, free_port, udp_config, Server, UdpClient};
+use support::{answer_challenge, config_dir, free_port, udp_config, Server, UdpClient};
 
 fn start() -> Server {
     let (dir, port) = udp_config(
@@ -51,19 +50,7 @@ fn challenge_shape(m: &Message) -> Vec<String> {
 }
 
 fn answer(m: &Message, password: &str) -> String {
-    let challenge = m.www_authenticate().expect("challenge")[0].clone();
-    let creds = Auth::new("alice", "asterisk")
-        .password(password)
-        .algorithms(&Algorithm::ALL);
-    authorization(
-        &challenge,
-        &creds,
-        "OPTIONS",
-        "sip:127.0.0.1",
-        "0a4f113b",
-        1,
-    )
-    .expect("answer")
+    answer_challenge(m, "OPTIONS", "alice", password)
 }
 
 #[test]

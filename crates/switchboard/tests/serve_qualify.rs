@@ -7,11 +7,10 @@
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use sip_digest::{authorization, Algorithm, Auth};
 use sip_message::{Message, Method};
 
 mod support;
-use support::{config_dir, free_port, udp_config, Server, UdpClient};
+use support::{answer_challenge, config_dir, free_port, udp_config, Server, UdpClient};
 
 /// Receives the next OPTIONS (retransmissions included) within `wait`, with its
 /// source address.
@@ -162,12 +161,7 @@ fn a_registered_contact_is_probed_at_once() {
     let me = c.port();
     let first = c.ask(&register("q1", 1, me, &contact, ""));
     assert_eq!(first.status(), Some(401), "{first:?}");
-    let challenge = first.www_authenticate().expect("challenge")[0].clone();
-    let creds = Auth::new("101", "asterisk")
-        .password("101")
-        .algorithms(&Algorithm::ALL);
-    let authz = authorization(&challenge, &creds, "REGISTER", "sip:127.0.0.1", "c0ffee", 1)
-        .expect("answer");
+    let authz = answer_challenge(&first, "REGISTER", "101", "101");
     let registered = Instant::now();
     let ok = c.ask(&register(
         "q1",

@@ -6,11 +6,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use sip_digest::{authorization, Algorithm, Auth};
 use sip_message::Message;
 
 mod support;
-use support::{config_dir, free_port, sipp_as, Server, UdpClient};
+use support::{answer_challenge, config_dir, free_port, sipp_as, Server, UdpClient};
 
 fn write_config(dir: &std::path::Path, port: u16) {
     std::fs::write(
@@ -44,12 +43,7 @@ fn register_authed(c: &UdpClient, user: &str, call_id: &str, cseq: u32, extra: &
     let me = c.port();
     let first = c.ask(&register(user, call_id, cseq, me, extra));
     assert_eq!(first.status(), Some(401), "{first:?}");
-    let challenge = first.www_authenticate().expect("challenge")[0].clone();
-    let creds = Auth::new("101", "asterisk")
-        .password("101")
-        .algorithms(&Algorithm::ALL);
-    let authz = authorization(&challenge, &creds, "REGISTER", "sip:127.0.0.1", "c0ffee", 1)
-        .expect("answer");
+    let authz = answer_challenge(&first, "REGISTER", "101", "101");
     c.ask(&register(
         user,
         call_id,

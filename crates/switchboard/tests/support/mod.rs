@@ -49,6 +49,23 @@ pub fn udp_config(tag: &str, objects: &str) -> (PathBuf, u16) {
     (dir, port)
 }
 
+/// The Authorization value answering the first challenge of `challenged` (a 401 from
+/// the server, realm `asterisk`) for `user`/`password`, for a `method` request to
+/// `sip:127.0.0.1`.
+pub fn answer_challenge(
+    challenged: &sip_message::Message,
+    method: &str,
+    user: &str,
+    password: &str,
+) -> String {
+    use sip_digest::{authorization, Algorithm, Auth};
+    let challenge = challenged.www_authenticate().expect("challenge")[0].clone();
+    let creds = Auth::new(user, "asterisk")
+        .password(password)
+        .algorithms(&Algorithm::ALL);
+    authorization(&challenge, &creds, method, "sip:127.0.0.1", "c0ffee", 1).expect("answer")
+}
+
 /// Writes a CA and a leaf for 127.0.0.1 (`cert.pem`, `key.pem`) into `dir`; returns
 /// the CA certificate (DER) for the client's roots.
 pub fn make_certs(dir: &Path) -> sip_transport::rustls::pki_types::CertificateDer<'static> {
